@@ -1,0 +1,76 @@
+// Package testenv finds the files tests share: the GGUF models in
+// ../shared/models (SOTTO_MODELS_DIR), the protocol's reference vectors
+// (SOTTO_REFERENCE_VECTORS) and the repository root. In CI (CI=true) a
+// missing file fails the test; elsewhere it skips it.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// RepoRoot returns the directory holding go.mod.
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: go.mod not found above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// ModelsDir returns the directory of shared test models.
+func ModelsDir(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("SOTTO_MODELS_DIR")
+	if dir == "" {
+		dir = filepath.Join(RepoRoot(t), "..", "shared", "models")
+	}
+	requireFile(t, filepath.Join(dir, "stories260K.gguf"), "SOTTO_MODELS_DIR")
+	return dir
+}
+
+// Model returns the path of a model in ModelsDir, failing or skipping the
+// test when it is missing.
+func Model(t testing.TB, name string) string {
+	t.Helper()
+	p := filepath.Join(ModelsDir(t), name)
+	requireFile(t, p, "SOTTO_MODELS_DIR")
+	return p
+}
+
+// ReferenceVectors returns the path of the protocol's independent
+// reference vectors (vectors-v1.json).
+func ReferenceVectors(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("SOTTO_REFERENCE_VECTORS")
+	if p == "" {
+		p = filepath.Join(RepoRoot(t), "..", "shared", "spec", "vectors-v1.json")
+	}
+	requireFile(t, p, "SOTTO_REFERENCE_VECTORS")
+	return p
+}
+
+// InCI reports whether the tests run in CI, where nothing may be skipped
+// for want of a file.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+func requireFile(t testing.TB, path, envVar string) {
+	t.Helper()
+	if _, err := os.Stat(path); err != nil {
+		if InCI() {
+			t.Fatalf("testenv: %s missing (set %s): %v", path, envVar, err)
+		}
+		t.Skipf("testenv: %s missing (set %s)", path, envVar)
+	}
+}
