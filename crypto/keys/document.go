@@ -1,0 +1,93 @@
+package keys
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto/keyconfig"
+)
+
+// docCache holds the last signed key configuration.
+type docCache struct {
+	mu       sync.Mutex
+	json     []byte
+	fp       []byte    // what was signed, without times: see fingerprint
+	issuedAt time.Time // strictly increasing across re-signatures
+}
+
+// Document returns the signed key configuration to publish at now (the
+// body of GET /api/pubkey and the key_config member of a 422 problem):
+// every next and current key. The document is cached and signed again,
+// with a later issued_at, when the set of published keys or their states
+// change, when the signing key changes, and at least every
+// Schedule.Resign. It fails with ErrNoKeys when no key is publishable.
+// The returned slice must not be modified.
+func (s *Store) Document(now time.Time) ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	pub := s.publishable(now)
+	if len(pub) == 0 {
+		return nil, fmt.Errorf("%w: no next or current key to publish", ErrNoKeys)
+	}
+	priv := ed25519.PrivateKey(s.signing.Bytes())
+	fp, err := fingerprint(pub, priv)
+	if err != nil {
+		return nil, err
+	}
+	c := &s.doc
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.json != nil && bytes.Equal(fp, c.fp) && now.Before(c.issuedAt.Add(s.sched.Resign)) {
+		return c.json, nil
+	}
+	issued := now.UTC().Truncate(time.Second)
+	if !issued.After(c.issuedAt) {
+		issued = c.issuedAt.Add(time.Second)
+	}
+	d := &keyconfig.Document{IssuedAt: issued, Expires: issued.Add(s.sched.DocumentLifetime), Keys: pub}
+	if err := keyconfig.Sign(d, priv); err != nil {
+		return nil, err
+	}
+	out, err := d.MarshalJSON()
+	if err != nil {
+		return nil, err
+	}
+	c.json, c.fp, c.issuedAt = out, fp, issued
+	return out, nil
+}
+
+// publishable returns the keys to publish at now, ordered by not_before
+// then key_id. s.mu is held.
+func (s *Store) publishable(now time.Time) []keyconfig.Key {
+	var out []keyconfig.Key
+	for _, k := range s.keys {
+		if p, ok := k.published(now); ok {
+			out = append(out, p)
+		}
+	}
+	slices.SortFunc(out, func(a, b keyconfig.Key) int {
+		if c := a.NotBefore.Compare(b.NotBefore); c != 0 {
+			return c
+		}
+		return int(a.KeyID) - int(b.KeyID)
+	})
+	return out
+}
+
+// fingerprint identifies a document's content apart from its times: the
+// signing public key and the tbs of the keys with zero times.
+func fingerprint(keys []keyconfig.Key, priv ed25519.PrivateKey) ([]byte, error) {
+	d := keyconfig.Document{Keys: keys}
+	tbs, err := d.TBS()
+	if err != nil {
+		return nil, err
+	}
+	return append(tbs, priv.Public().(ed25519.PublicKey)...), nil
+}

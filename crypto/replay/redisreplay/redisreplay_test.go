@@ -1,0 +1,127 @@
+package redisreplay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/internal/testenv"
+)
+
+// startRedis runs a private redis-server on a free loopback port for the
+// test; it skips the test outside CI when redis-server is missing.
+func startRedis(t *testing.T, args ...string) *redis.Client {
+	t.Helper()
+	bin, err := exec.LookPath("redis-server")
+	if err != nil {
+		if testenv.InCI() {
+			t.Fatal("redis-server not installed (.ci/run installs it)")
+		}
+		t.Skip("redis-server not installed")
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "",
+		"--appendonly", "no", "--dir", t.TempDir()}, args...)
+	cmd := exec.Command(bin, args...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
+	t.Cleanup(func() { c.Close() })
+	for i := 0; ; i++ {
+		if c.Ping(context.Background()).Err() == nil {
+			return c
+		}
+		if i == 200 {
+			t.Fatal("redis-server did not answer")
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+}
+
+func rid(i byte) [16]byte { return [16]byte{0: i, 15: 0x55} }
+
+func TestRegister(t *testing.T) {
+	ctx := context.Background()
+	c := startRedis(t, "--maxmemory-policy", "noeviction")
+	r := New(c, "test:")
+	if err := r.CheckNoEviction(ctx); err != nil {
+		t.Fatal(err)
+	}
+	exp := time.Now().Add(time.Minute)
+	if seen, err := r.Seen(ctx, rid(1)); seen || err != nil {
+		t.Fatalf("Seen on empty register: %v, %v", seen, err)
+	}
+	if err := r.Add(ctx, rid(1), exp); err != nil {
+		t.Fatal(err)
+	}
+	if seen, err := r.Seen(ctx, rid(1)); !seen || err != nil {
+		t.Fatalf("Seen after Add: %v, %v", seen, err)
+	}
+	if err := r.Add(ctx, rid(1), exp); !errors.Is(err, replay.ErrReplay) {
+		t.Fatalf("second Add = %v, want ErrReplay", err)
+	}
+	pexp, err := c.PExpireTime(ctx, r.key(rid(1))).Result()
+	if err != nil || pexp != time.Duration(exp.Add(time.Millisecond-1).UnixMilli())*time.Millisecond {
+		t.Fatalf("expiry %v (%v), want ts + window rounded up to the ms", pexp, err)
+	}
+	if err := r.Add(ctx, rid(2), time.Now().Add(-time.Second)); err != nil {
+		t.Fatalf("Add of an expired rid: %v", err)
+	}
+	if n, _ := c.Exists(ctx, r.key(rid(2))).Result(); n != 0 {
+		t.Fatal("expired rid stored")
+	}
+}
+
+func TestRegisterRace(t *testing.T) {
+	c := startRedis(t)
+	r := New(c, "")
+	var wins, replays atomic.Int32
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			switch err := r.Add(context.Background(), rid(7), time.Now().Add(time.Minute)); {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, replay.ErrReplay):
+				replays.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() != 1 || replays.Load() != 15 {
+		t.Fatalf("%d wins, %d replays; want 1 and 15", wins.Load(), replays.Load())
+	}
+}
+
+func TestFullAndPolicy(t *testing.T) {
+	ctx := context.Background()
+	c := startRedis(t, "--maxmemory", "1mb", "--maxmemory-policy", "noeviction")
+	r := New(c, "")
+	// Fill Redis with a large value, then registering must fail as full.
+	if err := c.Set(ctx, "ballast", make([]byte, 2<<20), 0).Err(); err != nil && !redis.IsOOMError(err) {
+		t.Fatal(err)
+	}
+	if err := r.Add(ctx, rid(1), time.Now().Add(time.Minute)); !errors.Is(err, replay.ErrFull) {
+		t.Fatalf("Add to a full Redis = %v, want ErrFull", err)
+	}
+	c2 := startRedis(t, "--maxmemory-policy", "allkeys-lru")
+	if err := New(c2, "").CheckNoEviction(ctx); !errors.Is(err, ErrEvictionPolicy) {
+		t.Fatalf("CheckNoEviction under allkeys-lru = %v", err)
+	}
+}

@@ -1,0 +1,86 @@
+package llama
+
+import (
+	"fmt"
+	"runtime"
+
+	"github.com/sottolabs/sotto/internal/locked"
+)
+
+// Config sizes an Engine. Zero fields take the documented defaults.
+type Config struct {
+	// Slots is the number of sequences decoded together (default 4).
+	Slots int
+	// ContextPerSlot is each sequence's context in tokens, prompt plus
+	// completion (default 2048, capped at the model's training context).
+	ContextPerSlot int
+	// BatchSize is the most tokens one decode step processes (default 512).
+	BatchSize int
+	// Threads is the number of CPU threads ggml uses (default NumCPU).
+	Threads int
+	// QueueDepth is how many requests may wait beyond the busy slots
+	// before Generate refuses with ErrOverloaded (default 16; -1 = none).
+	QueueDepth int
+	// MaxTokensCap is the largest MaxTokens a request may ask for, and the
+	// default for requests that leave it 0 (default 4096).
+	MaxTokensCap int
+	// Budget is charged for per-request locked memory (prompt tokens,
+	// formatted chat); nil means unlimited.
+	Budget *locked.Budget
+}
+
+// Limits of Config fields; larger values are configuration mistakes.
+const (
+	maxSlots     = 256 // llama.cpp's LLAMA_MAX_SEQ
+	maxBatchSize = 1 << 16
+	maxThreads   = 512 // GGML_MAX_N_THREADS
+	maxQueue     = 1 << 16
+)
+
+// withDefaults returns cfg with zero fields defaulted and ContextPerSlot
+// capped at the training context, or an error wrapping ErrInvalidConfig.
+func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
+	def := func(v *int, d int) {
+		if *v == 0 {
+			*v = d
+		}
+	}
+	def(&cfg.Slots, 4)
+	def(&cfg.ContextPerSlot, 2048)
+	def(&cfg.BatchSize, 512)
+	def(&cfg.Threads, runtime.NumCPU())
+	def(&cfg.QueueDepth, 16)
+	def(&cfg.MaxTokensCap, 4096)
+	if cfg.QueueDepth == -1 {
+		cfg.QueueDepth = 0
+	}
+	if ctxTrain > 0 && cfg.ContextPerSlot > ctxTrain {
+		cfg.ContextPerSlot = ctxTrain
+	}
+	checks := []struct {
+		name     string
+		v, lo, h int
+	}{
+		{"Slots", cfg.Slots, 1, maxSlots},
+		{"ContextPerSlot", cfg.ContextPerSlot, 8, 1 << 20},
+		{"BatchSize", cfg.BatchSize, 1, maxBatchSize},
+		{"Threads", cfg.Threads, 1, maxThreads},
+		{"QueueDepth", cfg.QueueDepth, 0, maxQueue},
+		{"MaxTokensCap", cfg.MaxTokensCap, 1, 1 << 20},
+	}
+	for _, c := range checks {
+		if c.v < c.lo || c.v > c.h {
+			return cfg, fmt.Errorf("%w: %s = %d, want %d..%d", ErrInvalidConfig, c.name, c.v, c.lo, c.h)
+		}
+	}
+	if cfg.BatchSize < cfg.Slots {
+		return cfg, fmt.Errorf("%w: BatchSize %d < Slots %d (each generating slot needs one token per step)", ErrInvalidConfig, cfg.BatchSize, cfg.Slots)
+	}
+	if int64(cfg.Slots)*int64(cfg.ContextPerSlot) > 1<<31-1 {
+		return cfg, fmt.Errorf("%w: Slots*ContextPerSlot overflows", ErrInvalidConfig)
+	}
+	if cfg.Budget == nil {
+		cfg.Budget = locked.NewBudget(locked.Unlimited)
+	}
+	return cfg, nil
+}

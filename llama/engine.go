@@ -1,0 +1,371 @@
+package llama
+
+/*
+#include "llama.h"
+#include "ggml-cpu.h"
+static struct ggml_threadpool * sotto_threadpool(int n, int poll) {
+	struct ggml_threadpool_params p = ggml_threadpool_params_default(n);
+	p.poll = poll;
+	return ggml_threadpool_new(&p);
+}
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"os"
+	"strconv"
+	"sync/atomic"
+
+	"github.com/sottolabs/sotto/internal/locked"
+)
+
+// Engine runs generations on one llama_context. One scheduler goroutine
+// owns the context and decodes every active sequence (slot) in a single
+// llama_decode per step; Generate is safe for concurrent use.
+type Engine struct {
+	m   *Model
+	cfg Config
+
+	ctx *C.struct_llama_context
+	mem C.llama_memory_t
+	tp  *C.struct_ggml_threadpool
+
+	// Scheduler-owned state.
+	slots []slot
+	order []int // active slot indices in admission order
+	batch *batch
+
+	qmu    sync.Mutex // guards queue and closed
+	queue  []*job
+	closed bool
+
+	inflight  atomic.Int32 // admitted Generate calls (queued + running + preparing)
+	busy      atomic.Int32
+	queued    atomic.Int32
+	steps     atomic.Uint64
+	kvUsed    atomic.Int64
+	kvTotal   int
+	wake      chan struct{}
+	quit      chan struct{}
+	stopped   chan struct{}
+	closeOnce sync.Once
+}
+
+// Stats is a snapshot of an Engine's load.
+type Stats struct {
+	Slots, BusySlots, Queued  int
+	KVUsedCells, KVTotalCells int
+	Steps                     uint64
+}
+
+// NewEngine creates a context for m sized by cfg and starts its
+// scheduler. m must outlive the Engine.
+func NewEngine(m *Model, cfg Config) (*Engine, error) {
+	if m == nil || m.closed.Load() {
+		return nil, ErrClosed
+	}
+	if m.vocabOnly {
+		return nil, ErrVocabOnly
+	}
+	cfg, err := cfg.withDefaults(m.info.ContextTrain)
+	if err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		m: m, cfg: cfg,
+		slots:   make([]slot, cfg.Slots),
+		order:   make([]int, 0, cfg.Slots),
+		queue:   make([]*job, 0, cfg.Slots+cfg.QueueDepth),
+		wake:    make(chan struct{}, 1),
+		quit:    make(chan struct{}),
+		stopped: make(chan struct{}),
+	}
+	if err := e.alloc(); err != nil {
+		e.free()
+		return nil, err
+	}
+	go e.run()
+	return e, nil
+}
+
+// alloc creates the llama_context, its thread pool and the locked batch
+// and slot buffers.
+func (e *Engine) alloc() error {
+	cp := C.llama_context_default_params()
+	cp.n_ctx = C.uint32_t(e.cfg.Slots * e.cfg.ContextPerSlot)
+	cp.n_batch = C.uint32_t(e.cfg.BatchSize)
+	cp.n_ubatch = C.uint32_t(e.cfg.BatchSize)
+	cp.n_seq_max = C.uint32_t(e.cfg.Slots)
+	cp.n_threads = C.int32_t(e.cfg.Threads)
+	cp.n_threads_batch = C.int32_t(e.cfg.Threads)
+	cp.no_perf = true
+	cp.embeddings = false
+	// One unified KV buffer: llama.cpp then splits a mixed batch (one
+	// token from each generating slot plus prompt chunks) into a single
+	// ubatch; per-sequence streams would split it by sequence id.
+	cp.kv_unified = true
+	e.ctx = C.llama_init_from_model(e.m.ptr, cp)
+	if e.ctx == nil {
+		return fmt.Errorf("%w: llama.cpp could not create a context", ErrInvalidConfig)
+	}
+	e.mem = C.llama_get_memory(e.ctx)
+	e.kvTotal = int(C.llama_n_ctx(e.ctx))
+	// A persistent pool: without it ggml starts and joins its worker
+	// threads on every decode step.
+	if os.Getenv("ZZ_NOTP") == "" {
+	poll, _ := strconv.Atoi(os.Getenv("ZZ_POLL"))
+	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads), C.int(poll))
+	if e.tp == nil {
+		return fmt.Errorf("%w: cannot start %d threads", ErrInvalidConfig, e.cfg.Threads)
+	}
+	C.llama_attach_threadpool(e.ctx, e.tp, e.tp)
+	}
+	var err error
+	e.batch, err = newBatch(e.cfg.Budget, e.cfg.BatchSize, int32(e.cfg.ContextPerSlot), int32(e.cfg.Slots))
+	if err != nil {
+		return fmt.Errorf("llama: engine buffers: %w", err)
+	}
+	for i := range e.slots {
+		e.slots[i].seq = int32(i)
+		if err := e.slots[i].initScratch(e.cfg.Budget); err != nil {
+			return fmt.Errorf("llama: engine buffers: %w", err)
+		}
+	}
+	return nil
+}
+
+// free releases everything alloc created (any subset of it).
+func (e *Engine) free() {
+	if e.ctx != nil {
+		C.llama_detach_threadpool(e.ctx)
+		C.llama_free(e.ctx)
+		e.ctx = nil
+	}
+	if e.tp != nil {
+		C.ggml_threadpool_free(e.tp)
+		e.tp = nil
+	}
+	if e.batch != nil {
+		e.batch.free()
+		e.batch = nil
+	}
+	for i := range e.slots {
+		e.slots[i].scratch.Destroy()
+	}
+}
+
+// Config returns the effective configuration (defaults applied).
+func (e *Engine) Config() Config { return e.cfg }
+
+// Model returns the engine's model.
+func (e *Engine) Model() *Model { return e.m }
+
+// Stats returns a snapshot of the engine's load; safe from any goroutine.
+func (e *Engine) Stats() Stats {
+	return Stats{
+		Slots:        e.cfg.Slots,
+		BusySlots:    int(e.busy.Load()),
+		Queued:       int(e.queued.Load()),
+		KVUsedCells:  int(e.kvUsed.Load()),
+		KVTotalCells: e.kvTotal,
+		Steps:        e.steps.Load(),
+	}
+}
+
+// Close stops the scheduler: running and queued requests end with
+// ErrClosed (FinishCancelled), then the context is freed. Idempotent.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		e.qmu.Lock()
+		e.closed = true
+		e.qmu.Unlock()
+		close(e.quit)
+		<-e.stopped
+	})
+	return nil
+}
+
+// Generate runs req and streams its completion to sink; it blocks until
+// the generation ends. See Request and Sink for the memory contract.
+// Errors: ErrInvalidRequest, ErrContextOverflow, ErrOverloaded (queue full
+// or locked budget exhausted), ErrClosed, ctx.Err() on cancellation (with
+// Finish = FinishCancelled and the counts so far), the sink's error, or
+// ErrDecode.
+func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result, error) {
+	if sink == nil {
+		return Result{}, fmt.Errorf("%w: nil sink", ErrInvalidRequest)
+	}
+	if err := req.validate(e.m, &e.cfg); err != nil {
+		return Result{}, err
+	}
+	if !e.admit() {
+		return Result{}, ErrOverloaded
+	}
+	defer e.inflight.Add(-1)
+	j, err := e.prepare(ctx, req, sink)
+	if err != nil {
+		return Result{}, err
+	}
+	defer j.release()
+	if err := e.enqueue(j); err != nil {
+		return Result{PromptTokens: len(j.prompt)}, err
+	}
+	select {
+	case <-j.done:
+	case <-ctx.Done():
+		if e.unqueue(j) {
+			return Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ctx.Err()
+		}
+		<-j.done
+	}
+	return j.res, j.err
+}
+
+// admit reserves a place among the Slots+QueueDepth requests in flight.
+func (e *Engine) admit() bool {
+	limit := int32(e.cfg.Slots + e.cfg.QueueDepth)
+	for {
+		n := e.inflight.Load()
+		if n >= limit {
+			return false
+		}
+		if e.inflight.CompareAndSwap(n, n+1) {
+			return true
+		}
+	}
+}
+
+// enqueue hands j to the scheduler.
+func (e *Engine) enqueue(j *job) error {
+	e.qmu.Lock()
+	if e.closed {
+		e.qmu.Unlock()
+		return ErrClosed
+	}
+	e.queue = append(e.queue, j)
+	e.queued.Store(int32(len(e.queue)))
+	e.qmu.Unlock()
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+// unqueue removes j if the scheduler has not taken it yet.
+func (e *Engine) unqueue(j *job) bool {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	for i, q := range e.queue {
+		if q == j {
+			e.queue = append(e.queue[:i], e.queue[i+1:]...)
+			e.queue = e.queue[:len(e.queue):cap(e.queue)]
+			e.queued.Store(int32(len(e.queue)))
+			return true
+		}
+	}
+	return false
+}
+
+// pop takes the oldest queued job, or nil.
+func (e *Engine) pop() *job {
+	e.qmu.Lock()
+	defer e.qmu.Unlock()
+	if len(e.queue) == 0 {
+		return nil
+	}
+	j := e.queue[0]
+	n := copy(e.queue, e.queue[1:])
+	e.queue[n] = nil
+	e.queue = e.queue[:n]
+	e.queued.Store(int32(n))
+	return j
+}
+
+// prepare tokenizes the prompt into a locked buffer from the budget and
+// fixes MaxTokens.
+func (e *Engine) prepare(ctx context.Context, req *Request, sink Sink) (*job, error) {
+	tokBuf, err := e.cfg.Budget.Alloc(4 * e.cfg.ContextPerSlot)
+	if err != nil {
+		return nil, overloaded(err)
+	}
+	j := &job{ctx: ctx, req: req, sink: sink, tokBuf: tokBuf, done: make(chan struct{})}
+	n, err := e.tokenize(req, TokensIn(tokBuf.Bytes())[:e.cfg.ContextPerSlot])
+	if err == nil && n == 0 {
+		err = fmt.Errorf("%w: prompt has no tokens", ErrInvalidRequest)
+	}
+	if err != nil {
+		tokBuf.Destroy()
+		return nil, err
+	}
+	j.prompt = TokensIn(tokBuf.Bytes())[:n]
+	ctxLeft := e.cfg.ContextPerSlot - n
+	switch {
+	case req.MaxTokens == 0 && ctxLeft >= 1:
+		j.maxTokens = min(e.cfg.MaxTokensCap, ctxLeft)
+	case req.MaxTokens == 0 || req.MaxTokens > ctxLeft:
+		tokBuf.Destroy()
+		return nil, ErrContextOverflow
+	default:
+		j.maxTokens = req.MaxTokens
+	}
+	return j, nil
+}
+
+// tokenize writes the request's prompt tokens into dst: raw prompts as
+// is, chats through the template into a temporary locked buffer.
+func (e *Engine) tokenize(req *Request, dst []Token) (int, error) {
+	if req.Messages == nil && len(req.Prompt) == 0 {
+		if len(req.Tokens) > len(dst) {
+			return 0, ErrContextOverflow
+		}
+		return copy(dst, req.Tokens), nil
+	}
+	if req.Messages == nil {
+		n, err := e.m.Tokenize(req.Prompt, dst, true, false)
+		return n, tooMany(err)
+	}
+	size := 256
+	for i := range req.Messages {
+		size += len(req.Messages[i].Content) + 64
+	}
+	for range 2 {
+		text, err := e.cfg.Budget.Alloc(size)
+		if err != nil {
+			return 0, overloaded(err)
+		}
+		n, err := e.m.applyTemplate(req.Messages, true, text.Bytes(), e.cfg.Budget)
+		if errors.Is(err, ErrTemplateTooLong) {
+			text.Destroy()
+			size = n
+			continue
+		}
+		if err != nil {
+			text.Destroy()
+			return 0, overloaded(err)
+		}
+		nt, err := e.m.Tokenize(text.Bytes()[:n], dst, true, true)
+		text.Destroy()
+		return nt, tooMany(err)
+	}
+	return 0, ErrTemplateTooLong
+}
+
+func tooMany(err error) error {
+	if errors.Is(err, ErrTooManyTokens) {
+		return ErrContextOverflow
+	}
+	return err
+}
+
+// overloaded maps locked-budget exhaustion to ErrOverloaded.
+func overloaded(err error) error {
+	if errors.Is(err, locked.ErrExhausted) {
+		return fmt.Errorf("%w: %w", ErrOverloaded, err)
+	}
+	return err
+}

@@ -1,0 +1,66 @@
+package llama
+
+import (
+	"context"
+	"sync"
+	"unicode/utf8"
+	"testing"
+
+	"github.com/sottolabs/sotto/internal/testenv"
+)
+
+// Shared across tests: loading is cheap but engines take threads.
+var (
+	storiesOnce  sync.Once
+	storiesModel *Model
+	storiesErr   error
+)
+
+func stories(t testing.TB) *Model {
+	t.Helper()
+	path := testenv.Model(t, "stories260K.gguf")
+	storiesOnce.Do(func() { storiesModel, storiesErr = LoadModel(path, ModelParams{}) })
+	if storiesErr != nil {
+		t.Fatal(storiesErr)
+	}
+	return storiesModel
+}
+
+func newEngine(t testing.TB, cfg Config) *Engine {
+	t.Helper()
+	if cfg.ContextPerSlot == 0 {
+		cfg.ContextPerSlot = 256
+	}
+	if cfg.Threads == 0 {
+		cfg.Threads = 2
+	}
+	e, err := NewEngine(stories(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+// collect runs req and returns the streamed text (tests only: the test
+// prompts are not secret) and the pieces.
+func collect(t testing.TB, e *Engine, req *Request) (string, []string, Result, error) {
+	t.Helper()
+	var text []byte
+	var pieces []string
+	res, err := e.Generate(context.Background(), req, func(p []byte) error {
+		if !utf8.Valid(p) || len(p) == 0 {
+			t.Errorf("sink got invalid or empty piece %q", p)
+		}
+		text = append(text, p...)
+		pieces = append(pieces, string(p))
+		return nil
+	})
+	return string(text), pieces, res, err
+}
+
+// Greedy continuation of "Once upon a time" by stories260K (40 tokens).
+const (
+	onceUpon   = "Once upon a time"
+	onceGreedy = ", there was a little girl named Lily. She loved to play outside in the park. One day, she saw a big, red ball."
+)

@@ -1,0 +1,247 @@
+package llama
+
+/*
+#include "llama.h"
+*/
+import "C"
+
+import (
+	"fmt"
+)
+
+// run is the scheduler goroutine: it admits queued jobs into free slots
+// between steps, drops cancelled ones, and decodes all active slots in
+// one llama_decode per step.
+func (e *Engine) run() {
+	defer close(e.stopped)
+	for {
+		if len(e.order) == 0 {
+			select {
+			case <-e.wake:
+			case <-e.quit:
+				e.shutdown()
+				return
+			}
+		} else {
+			select {
+			case <-e.quit:
+				e.shutdown()
+				return
+			default:
+			}
+		}
+		e.admitQueued()
+		e.dropCancelled()
+		if len(e.order) > 0 {
+			e.step()
+		}
+	}
+}
+
+// admitQueued moves queued jobs into free slots.
+func (e *Engine) admitQueued() {
+	for len(e.order) < len(e.slots) {
+		j := e.pop()
+		if j == nil {
+			return
+		}
+		if j.ctx.Err() != nil {
+			e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, j.ctx.Err())
+			continue
+		}
+		for i := range e.slots {
+			s := &e.slots[i]
+			if s.state != slotIdle {
+				continue
+			}
+			// Defensive: a slot's sequence is always empty when idle.
+			C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+			s.begin(j)
+			e.order = append(e.order, i)
+			e.busy.Add(1)
+			break
+		}
+	}
+}
+
+// dropCancelled frees the slots of requests whose context is done, so
+// they leave before the next decode step.
+func (e *Engine) dropCancelled() {
+	for _, i := range e.order {
+		s := &e.slots[i]
+		if err := s.job.ctx.Err(); err != nil {
+			e.finish(s, FinishCancelled, err)
+		}
+	}
+	e.compact()
+}
+
+// step builds one batch (a token from every generating slot, then prompt
+// chunks in admission order up to BatchSize), decodes it and samples.
+func (e *Engine) step() {
+	b := e.batch
+	for _, i := range e.order {
+		s := &e.slots[i]
+		s.outIdx, s.pending = -1, 0
+		if s.state == slotGenerate {
+			s.outIdx = int32(b.n)
+			if !b.add(s.last, s.nPast, s.seq, true) {
+				e.finish(s, FinishError, fmt.Errorf("%w: batch bounds", ErrDecode))
+			}
+		}
+	}
+	for _, i := range e.order {
+		if s := &e.slots[i]; s.state == slotPrefill {
+			e.addPrompt(s)
+		}
+	}
+	e.compact()
+	if b.n == 0 {
+		return
+	}
+	rc := b.decode(e.ctx)
+	e.steps.Add(1)
+	if rc != 0 {
+		e.failBatch(int(rc))
+		return
+	}
+	for _, i := range e.order {
+		s := &e.slots[i]
+		s.nPast += int32(s.pending)
+		s.next += s.pending
+		if s.state == slotGenerate && s.outIdx >= 0 {
+			s.nPast++
+		}
+		if s.outIdx >= 0 {
+			e.sample(s)
+		}
+	}
+	e.compact()
+	e.updateKV()
+}
+
+// addPrompt adds as many of s's remaining prompt tokens as the batch has
+// room for; logits are requested for the prompt's last token only.
+func (e *Engine) addPrompt(s *slot) {
+	b := e.batch
+	k := min(len(s.job.prompt)-s.next, b.cap-b.n)
+	for i := range k {
+		last := s.next+i == len(s.job.prompt)-1
+		if last {
+			s.outIdx = int32(b.n)
+		}
+		if !b.add(s.job.prompt[s.next+i], s.nPast+int32(i), s.seq, last) {
+			e.finish(s, FinishError, fmt.Errorf("%w: batch bounds", ErrDecode))
+			return
+		}
+	}
+	s.pending = k
+}
+
+// sample picks s's next token from its logits row and streams its text.
+func (e *Engine) sample(s *slot) {
+	j := s.job
+	tok := Token(C.llama_sampler_sample(s.chain, e.ctx, C.int32_t(s.outIdx)))
+	s.state = slotGenerate
+	if !e.m.validToken(tok) {
+		e.finish(s, FinishError, fmt.Errorf("%w: sampler returned an invalid token", ErrDecode))
+		return
+	}
+	if !j.req.IgnoreEOS && bool(C.llama_vocab_is_eog(e.m.vocab, C.llama_token(tok))) {
+		e.end(s, FinishStop)
+		return
+	}
+	s.generated++
+	n, err := e.m.piece(tok, s.out.piece, false)
+	if err != nil {
+		e.finish(s, FinishError, fmt.Errorf("%w: token text too long", ErrDecode))
+		return
+	}
+	stopped, err := s.out.push(s.out.piece[:n], j.sink)
+	clear(s.out.piece[:n])
+	switch {
+	case err != nil:
+		e.finish(s, FinishCancelled, fmt.Errorf("llama: sink: %w", err))
+	case stopped:
+		e.finish(s, FinishStop, nil)
+	case s.generated >= j.maxTokens:
+		e.end(s, FinishLength)
+	default:
+		s.last = tok
+	}
+}
+
+// end flushes held-back text and finishes s with reason.
+func (e *Engine) end(s *slot, reason FinishReason) {
+	if err := s.out.flush(s.job.sink); err != nil {
+		e.finish(s, FinishCancelled, fmt.Errorf("llama: sink: %w", err))
+		return
+	}
+	e.finish(s, reason, nil)
+}
+
+// finish ends s's job: its KV cells and sampler are freed, its scratch
+// wiped, and Generate is woken. The slot leaves e.order at the next
+// compact.
+func (e *Engine) finish(s *slot, reason FinishReason, err error) {
+	if s.state == slotIdle {
+		return
+	}
+	C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+	e.kvUsed.Add(-int64(s.nPast))
+	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason}
+	j := s.end()
+	e.busy.Add(-1)
+	e.complete(j, res, err)
+}
+
+func (e *Engine) complete(j *job, res Result, err error) {
+	j.res, j.err = res, err
+	close(j.done)
+}
+
+// failBatch ends every slot that had tokens in a failed decode.
+func (e *Engine) failBatch(rc int) {
+	for _, i := range e.order {
+		s := &e.slots[i]
+		if s.pending > 0 || s.outIdx >= 0 {
+			e.finish(s, FinishError, fmt.Errorf("%w: llama_decode returned %d", ErrDecode, rc))
+		}
+	}
+	e.compact()
+	e.updateKV()
+}
+
+// compact removes finished slots from e.order, keeping admission order.
+func (e *Engine) compact() {
+	n := 0
+	for _, i := range e.order {
+		if e.slots[i].state != slotIdle {
+			e.order[n] = i
+			n++
+		}
+	}
+	e.order = e.order[:n]
+}
+
+func (e *Engine) updateKV() {
+	var used int64
+	for _, i := range e.order {
+		used += int64(e.slots[i].nPast)
+	}
+	e.kvUsed.Store(used)
+}
+
+// shutdown ends running and queued jobs with ErrClosed and frees the
+// context. Enqueue refuses new jobs once closed is set.
+func (e *Engine) shutdown() {
+	for _, i := range e.order {
+		e.finish(&e.slots[i], FinishCancelled, ErrClosed)
+	}
+	e.compact()
+	for j := e.pop(); j != nil; j = e.pop() {
+		e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ErrClosed)
+	}
+	e.kvUsed.Store(0)
+	e.free()
+}

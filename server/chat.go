@@ -1,0 +1,240 @@
+package server
+
+import (
+	"crypto/sha256"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/keys"
+	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/problem"
+	"github.com/sottolabs/sotto/server/ratelimit"
+)
+
+// MediaTypeRequest is the Content-Type of a sealed chat request.
+const MediaTypeRequest = "application/sotto-request"
+
+// chatState carries one request through the checks of protocol section 4.
+// Everything in it is public (ciphertext, header fields, hashed ids) except
+// opened, which is the decrypted request in locked memory.
+type chatState struct {
+	r        *http.Request
+	arrived  time.Time
+	body     []byte
+	bodyHash [32]byte
+	hdr      crypto.Header
+	key      *keys.Key
+	deviceID string // rate-limit key derived from the verified device key
+	release  func() // frees the device's concurrent-stream slot
+	opened   *crypto.Opened
+	req      crypto.Request
+}
+
+// handleChat serves POST /api/chat: the checks of protocol section 4 in
+// order, each refusing with its problem type before any decryption, then
+// the sealed stream.
+func (s *Server) handleChat(c echo.Context) error {
+	st := &chatState{r: c.Request(), arrived: s.now()}
+	defer st.cleanup()
+	steps := []func(*chatState) *problem.Problem{
+		s.readBody,       // 1. 413, 415
+		s.checkClient,    // 2. 429 per IP, proof of work
+		s.checkEnvelope,  // 3. 400 #envelope
+		s.checkKey,       // 4. 422 #key
+		s.checkDate,      // 5. 400 #date
+		s.checkReplay,    // 6. 400 #replay
+		s.checkDevice,    // 7. 401 #device, 429 per device
+		s.checkAdmission, // 8. 503 #overloaded
+		s.open,           // 9. 400 #envelope / #request
+		s.registerRID,    // 10. 400 #replay, 503 when full
+	}
+	for _, step := range steps {
+		if p := step(st); p != nil {
+			s.refuse(c.Response(), p)
+			return nil
+		}
+	}
+	s.stream(c.Response(), st)
+	return nil
+}
+
+func (st *chatState) cleanup() {
+	if st.opened != nil {
+		st.opened.Destroy()
+	}
+	if st.release != nil {
+		st.release()
+	}
+}
+
+// refuse writes a problem and counts it.
+func (s *Server) refuse(w http.ResponseWriter, p *problem.Problem) {
+	s.metrics.CountRequest(p.Status, p.Name)
+	problem.Write(w, *p)
+}
+
+func (s *Server) readBody(st *chatState) *problem.Problem {
+	r := st.r
+	if r.ContentLength > s.opts.MaxBodyBytes {
+		return reject(problem.New(problem.TooLarge))
+	}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != MediaTypeRequest {
+		return reject(problem.New(problem.MediaType))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return reject(problem.New(problem.TooLarge))
+		}
+		return reject(problem.New(problem.Envelope))
+	}
+	st.body = body
+	st.bodyHash = sha256.Sum256(body)
+	return nil
+}
+
+func (s *Server) checkClient(st *chatState) *problem.Problem {
+	ip := s.clientIP(st.r)
+	key := ratelimit.KeyFor("ip", ip.AsSlice())
+	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
+	if err != nil || !d.Allowed {
+		s.metrics.RateLimited.WithLabelValues("ip").Inc()
+		return reject(problem.RateLimitedAfter(d.RetryAfter))
+	}
+	return s.checkPoW(st)
+}
+
+func (s *Server) checkEnvelope(st *chatState) *problem.Problem {
+	h, err := crypto.ParseHeader(st.body)
+	if err != nil {
+		return reject(problem.New(problem.Envelope))
+	}
+	st.hdr = h
+	return nil
+}
+
+func (s *Server) checkKey(st *chatState) *problem.Problem {
+	k, err := s.keys.Lookup(st.hdr.KeyID, st.hdr.Suite, st.arrived)
+	if err != nil {
+		return s.keyProblem()
+	}
+	st.key = k
+	return nil
+}
+
+// keyProblem is the 422 #key answer: it carries the signed key
+// configuration so the client can refresh and retry at once.
+func (s *Server) keyProblem() *problem.Problem {
+	p := reject(problem.New(problem.Key))
+	if doc, err := s.keys.Document(s.now()); err == nil {
+		p = p.With("key_config", doc)
+	}
+	return p
+}
+
+func (s *Server) checkDate(st *chatState) *problem.Problem {
+	ts := time.UnixMilli(st.hdr.TS)
+	if err := replay.CheckTime(ts, st.arrived, s.opts.RequestTTL); err != nil {
+		return reject(problem.New(problem.Date))
+	}
+	return nil
+}
+
+func (s *Server) checkReplay(st *chatState) *problem.Problem {
+	seen, err := s.replay.Seen(st.r.Context(), st.hdr.RID)
+	if err != nil {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	if seen {
+		s.metrics.ReplayRejected.Inc()
+		return reject(problem.New(problem.Replay))
+	}
+	return nil
+}
+
+func (s *Server) checkDevice(st *chatState) *problem.Problem {
+	dk, err := device.ParseKey(st.r.Header.Get("Sotto-Device"))
+	if err != nil {
+		return reject(problem.New(problem.Device))
+	}
+	if err := dk.Verify(st.bodyHash, st.r.Header.Get("Sotto-Signature")); err != nil {
+		return reject(problem.New(problem.Device))
+	}
+	if err := s.devices.Trusted(st.r.Context(), dk); err != nil {
+		return reject(problem.New(problem.Device))
+	}
+	id := dk.ID()
+	st.deviceID = ratelimit.KeyFor("device", id[:])
+	d, err := s.deviceLimiter.Allow(st.r.Context(), st.deviceID, st.arrived)
+	if err != nil || !d.Allowed {
+		s.metrics.RateLimited.WithLabelValues("device").Inc()
+		return reject(problem.RateLimitedAfter(d.RetryAfter))
+	}
+	release, ok := s.streams.Acquire(st.deviceID)
+	if !ok {
+		s.metrics.RateLimited.WithLabelValues("device").Inc()
+		return reject(problem.RateLimitedAfter(time.Second))
+	}
+	st.release = release
+	return nil
+}
+
+// checkAdmission refuses before decryption when the engine's queue is full
+// or the locked memory this request needs is not there: memguard would
+// panic, purging every key, if mlock failed later.
+func (s *Server) checkAdmission(st *chatState) *problem.Problem {
+	es := s.engine.Stats()
+	if es.BusySlots+es.Queued >= es.Slots+s.opts.QueueDepth {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	need := locked.Cost(len(st.body)) + 2*locked.Cost(s.opts.StreamBufferBytes) + locked.Cost(s.opts.SealerScratchBytes)
+	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	return nil
+}
+
+func (s *Server) open(st *chatState) *problem.Problem {
+	o, err := crypto.Open(st.hdr, st.body, st.key.Seed(), s.budget)
+	if err != nil {
+		if errors.Is(err, locked.ErrExhausted) {
+			return reject(problem.OverloadedAfter(time.Second))
+		}
+		return reject(problem.New(problem.Envelope))
+	}
+	st.opened = o
+	req, err := crypto.ParseRequest(o.Plaintext(), s.opts.RequestLimits)
+	if err != nil {
+		var re *crypto.RequestError
+		p := reject(problem.New(problem.Request))
+		if errors.As(err, &re) {
+			p = p.WithCode(re.Code)
+		}
+		return p
+	}
+	st.req = req
+	return nil
+}
+
+func (s *Server) registerRID(st *chatState) *problem.Problem {
+	expires := time.UnixMilli(st.hdr.TS).Add(s.opts.RequestTTL)
+	switch err := s.replay.Add(st.r.Context(), st.hdr.RID, expires); {
+	case err == nil:
+		return nil
+	case errors.Is(err, replay.ErrReplay):
+		s.metrics.ReplayRejected.Inc()
+		return reject(problem.New(problem.Replay))
+	default:
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+}

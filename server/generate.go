@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/llama"
+)
+
+// keepAliveEvery is how often an SSE comment keeps an idle stream open
+// (long prompt prefill, queue wait) through proxies with read timeouts.
+const keepAliveEvery = 15 * time.Second
+
+var keepAlive = []byte(": ka\n\n")
+
+type generation struct {
+	res llama.Result
+	err error
+}
+
+// stream answers an admitted, decrypted request with the sealed SSE stream.
+// The engine runs on its scheduler goroutine and hands pieces to a locked
+// pendingText; this goroutine seals and writes them. A sealed final chunk
+// always ends the stream.
+func (s *Server) stream(w http.ResponseWriter, st *chatState) {
+	pending, err := newPendingText(s.budget, s.opts.StreamBufferBytes)
+	if err != nil {
+		s.refuse(w, overloaded())
+		return
+	}
+	defer pending.destroy()
+	sealer, err := crypto.NewStreamSealer(st.opened, s.rand, s.opts.PadQuantum, s.budget)
+	if err != nil {
+		s.refuse(w, overloaded())
+		return
+	}
+	defer sealer.Close()
+
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	s.metrics.CountRequest(http.StatusOK, "")
+	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer, out: make([]byte, 0, 4096)}
+	sw.nonce()
+
+	s.metrics.ActiveStreams.Inc()
+	defer s.metrics.ActiveStreams.Dec()
+	g := s.generate(st, pending, sw)
+	sw.final(finalChunk(g))
+	s.observe(st, pending, g)
+}
+
+// generate runs the engine and pumps its text into the stream until the
+// engine returns. A write error (client gone) cancels the generation; so
+// does the request context.
+func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter) generation {
+	ctx, cancel := context.WithCancel(st.r.Context())
+	defer cancel()
+	req := s.engineRequest(st)
+	done := make(chan generation, 1)
+	go func() {
+		res, err := s.engine.Generate(ctx, req, func(piece []byte) error {
+			return pending.add(piece, s.now())
+		})
+		done <- generation{res, err}
+	}()
+	tick := time.NewTicker(keepAliveEvery)
+	defer tick.Stop()
+	for {
+		select {
+		case <-pending.wake:
+			sw.delta(pending.take())
+		case <-tick.C:
+			sw.writeEvent(keepAlive)
+		case g := <-done:
+			sw.delta(pending.take())
+			return g
+		}
+		if sw.err != nil {
+			cancel()
+		}
+	}
+}
+
+// engineRequest maps the decrypted request onto the engine's. Message
+// contents and stop strings stay views into the locked plaintext, which
+// outlives the generation.
+func (s *Server) engineRequest(st *chatState) *llama.Request {
+	in := &st.req
+	req := &llama.Request{
+		Messages:  make([]llama.Message, len(in.Messages)),
+		MaxTokens: s.opts.DefaultMaxTokens,
+		Stop:      in.Stop,
+		Sampling:  s.opts.DefaultSampling,
+	}
+	for i, m := range in.Messages {
+		req.Messages[i] = llama.Message{Role: engineRole(m.Role), Content: m.Content}
+	}
+	if in.HasMaxTokens {
+		req.MaxTokens = in.MaxTokens
+	}
+	if in.HasTemperature {
+		req.Sampling.Temperature = in.Temperature
+	}
+	if in.HasTopP {
+		req.Sampling.TopP = in.TopP
+	}
+	if in.HasTopK {
+		req.Sampling.TopK = in.TopK
+	}
+	if in.HasSeed {
+		req.Sampling.Seed = uint32(in.Seed)
+	} else {
+		req.Sampling.Seed = s.randomSeed()
+	}
+	return req
+}
+
+func engineRole(r crypto.Role) llama.Role {
+	switch r {
+	case crypto.RoleSystem:
+		return llama.RoleSystem
+	case crypto.RoleAssistant:
+		return llama.RoleAssistant
+	}
+	return llama.RoleUser
+}
+
+// finalChunk maps the engine's outcome onto the protocol's final chunk.
+func finalChunk(g generation) crypto.Final {
+	f := crypto.Final{PromptTokens: g.res.PromptTokens, CompletionTokens: g.res.CompletionTokens}
+	switch {
+	case g.err == nil && g.res.Finish == llama.FinishLength:
+		f.Reason = "length"
+	case g.err == nil:
+		f.Reason = "stop"
+	case g.res.Finish == llama.FinishCancelled || errors.Is(g.err, context.Canceled):
+		f.Reason = "cancelled"
+	default:
+		f.Reason = "error"
+		f.ErrorCode = engineErrorCode(g.err)
+	}
+	return f
+}
+
+// engineErrorCode names an engine failure for the final chunk: a fixed
+// vocabulary, never an error's text.
+func engineErrorCode(err error) string {
+	switch {
+	case errors.Is(err, llama.ErrOverloaded):
+		return "overloaded"
+	case errors.Is(err, llama.ErrContextOverflow):
+		return "context_overflow"
+	case errors.Is(err, llama.ErrInvalidRequest):
+		return "invalid_request"
+	case errors.Is(err, errSlowClient):
+		return "slow_client"
+	}
+	return "internal"
+}
+
+// observe records the request's metrics and its one log line: counts and
+// durations, and a hashed request id; never content.
+func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
+	end := s.now()
+	m := s.metrics
+	m.RequestDuration.Observe(end.Sub(st.arrived).Seconds())
+	if !pending.first.IsZero() {
+		m.TimeToFirstToken.Observe(pending.first.Sub(st.arrived).Seconds())
+	}
+	m.PromptTokens.Add(float64(g.res.PromptTokens))
+	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
+	s.log.Info("chat",
+		"rid", hashedID(st.hdr.RID[:]),
+		"finish", finalChunk(g).Reason,
+		"prompt_tokens", g.res.PromptTokens,
+		"completion_tokens", g.res.CompletionTokens,
+		"ms", end.Sub(st.arrived).Milliseconds())
+}

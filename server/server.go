@@ -1,0 +1,201 @@
+// Package server is Sotto's HTTP edge: POST /api/chat (the sealed request
+// checked in the order of protocol section 4, then the sealed SSE stream),
+// GET /api/pubkey (the signed key configuration), health probes and
+// Prometheus metrics. Errors before a stream are RFC 9457 problems
+// (server/problem) and never echo request content; after a stream starts
+// they travel only inside its sealed final chunk.
+//
+// A Server is built once with New and serves concurrently; the engine it
+// drives owns all inference state.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/netip"
+	"sync/atomic"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/keys"
+	"github.com/sottolabs/sotto/crypto/pow"
+	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/llama"
+	"github.com/sottolabs/sotto/server/metrics"
+	"github.com/sottolabs/sotto/server/problem"
+	"github.com/sottolabs/sotto/server/ratelimit"
+)
+
+// Engine is what the server needs of the inference engine.
+type Engine interface {
+	Generate(ctx context.Context, req *llama.Request, sink llama.Sink) (llama.Result, error)
+	Stats() llama.Stats
+}
+
+var _ Engine = (*llama.Engine)(nil)
+
+// KeyStore is what the server needs of the key directory.
+type KeyStore interface {
+	Lookup(keyID uint8, suite crypto.Suite, now time.Time) (*keys.Key, error)
+	Document(now time.Time) ([]byte, error)
+}
+
+var _ KeyStore = (*keys.Store)(nil)
+
+// PoW modes (POW_MODE).
+const (
+	PoWOff    = "off"
+	PoWAlways = "always"
+	PoWAuto   = "auto"
+)
+
+// Options are the server's limits and defaults.
+type Options struct {
+	RequestTTL          time.Duration
+	MaxBodyBytes        int64
+	QueueDepth          int
+	PadQuantum          int
+	DefaultMaxTokens    int
+	DefaultSampling     llama.Sampling
+	RequestLimits       crypto.Limits
+	StreamBufferBytes   int // locked text waiting for a slow client, per stream
+	SealerScratchBytes  int // the stream sealer's locked scratch (admission estimate)
+	PoWMode             string
+	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
+	MetricsOnMainListen bool
+}
+
+// Deps are the components a Server drives. All are required.
+type Deps struct {
+	Engine        Engine
+	Keys          KeyStore
+	Replay        replay.Register
+	Devices       device.Policy
+	PoW           *pow.Issuer
+	IPLimiter     ratelimit.Limiter
+	DeviceLimiter ratelimit.Limiter
+	Streams       *ratelimit.Concurrency
+	Budget        *locked.Budget
+	Metrics       *metrics.Metrics
+	Log           *slog.Logger
+	ClientIP      func(*http.Request) netip.Addr
+	Now           func() time.Time // nil: time.Now
+	Rand          io.Reader        // nil: crypto/rand
+}
+
+// Server serves the API. Ready reports whether it accepts chats.
+type Server struct {
+	opts          Options
+	nowFn         func() time.Time
+	engine        Engine
+	keys          KeyStore
+	replay        replay.Register
+	devices       device.Policy
+	pow           *pow.Issuer
+	ipLimiter     ratelimit.Limiter
+	deviceLimiter ratelimit.Limiter
+	streams       *ratelimit.Concurrency
+	budget        *locked.Budget
+	metrics       *metrics.Metrics
+	log           *slog.Logger
+	clientIP      func(*http.Request) netip.Addr
+	rand          io.Reader
+	ready         atomic.Bool
+	echo          *echo.Echo
+}
+
+// New builds a Server. It is not ready until SetReady(true).
+func New(opts Options, d Deps) (*Server, error) {
+	if d.Engine == nil || d.Keys == nil || d.Replay == nil || d.Devices == nil || d.IPLimiter == nil ||
+		d.DeviceLimiter == nil || d.Streams == nil || d.Budget == nil || d.Metrics == nil || d.Log == nil || d.ClientIP == nil {
+		return nil, errors.New("server: missing dependency")
+	}
+	if opts.PoWMode != PoWOff && d.PoW == nil {
+		return nil, errors.New("server: proof of work enabled without an issuer")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Rand == nil {
+		d.Rand = rand.Reader
+	}
+	s := &Server{
+		opts: opts, nowFn: d.Now,
+		engine: d.Engine, keys: d.Keys, replay: d.Replay, devices: d.Devices, pow: d.PoW,
+		ipLimiter: d.IPLimiter, deviceLimiter: d.DeviceLimiter, streams: d.Streams,
+		budget: d.Budget, metrics: d.Metrics, log: d.Log, clientIP: d.ClientIP, rand: d.Rand,
+	}
+	s.echo = s.routes()
+	return s, nil
+}
+
+// Handler returns the HTTP handler of the public API.
+func (s *Server) Handler() http.Handler { return s.echo }
+
+// SetReady marks the server ready (model loaded, keys loaded) or not.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+
+func (s *Server) now() time.Time { return s.nowFn() }
+
+func (s *Server) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner = true
+	e.HidePort = true
+	e.HTTPErrorHandler = s.httpError
+	e.POST("/api/chat", s.handleChat)
+	e.GET("/api/pubkey", s.handlePubkey)
+	e.GET("/health/live", s.handleLive)
+	e.GET("/health/ready", s.handleReady)
+	e.GET("/health", s.handleReady)
+	if s.opts.MetricsOnMainListen {
+		e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+	}
+	return e
+}
+
+// httpError answers routing errors (404, 405) as problems without detail.
+func (s *Server) httpError(err error, c echo.Context) {
+	if c.Response().Committed {
+		return
+	}
+	status := http.StatusInternalServerError
+	var he *echo.HTTPError
+	if errors.As(err, &he) {
+		status = he.Code
+	}
+	p := problem.New(problem.Internal)
+	if status < 500 {
+		p = problem.Problem{Status: status, Name: "http", Title: http.StatusText(status)}
+	}
+	problem.Write(c.Response(), p)
+}
+
+func (s *Server) randomSeed() uint32 {
+	var b [4]byte
+	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
+		return uint32(s.now().UnixNano())
+	}
+	return binary.BigEndian.Uint32(b[:])
+}
+
+// hashedID shortens an identifier for logs: enough to correlate lines,
+// nothing to recover it from.
+func hashedID(id []byte) string {
+	sum := sha256.Sum256(id)
+	return hex.EncodeToString(sum[:6])
+}
+
+func overloaded() *problem.Problem {
+	return reject(problem.OverloadedAfter(time.Second))
+}
