@@ -35,6 +35,7 @@ type refCase struct {
 	} `json:"suite"`
 	KeyID             uint8  `json:"key_id"`
 	SkR               string `json:"sk_r"`
+	SkRSerialized     string `json:"sk_r_serialized"`
 	PkR               string `json:"pk_r"`
 	IkmE              string `json:"ikm_e"`
 	Eseed             string `json:"eseed"`
@@ -144,9 +145,12 @@ func refSuite(t *testing.T, c *refCase) {
 	if s.String() != c.Suite.Name {
 		t.Errorf("String() = %q, want %q", s.String(), c.Suite.Name)
 	}
-	pk, err := PublicKey(s, unhex(t, c.SkR))
-	if err != nil || !bytes.Equal(pk, unhex(t, c.PkR)) {
-		t.Fatalf("PublicKey(sk_r) = %x, %v; want pk_r", pk, err)
+	// The clamped X25519 serialization is the same key: same public key.
+	for _, sk := range []string{c.SkR, c.SkRSerialized} {
+		pk, err := PublicKey(s, unhex(t, sk))
+		if err != nil || !bytes.Equal(pk, unhex(t, c.PkR)) {
+			t.Fatalf("PublicKey(%s) = %x, %v; want pk_r", sk, pk, err)
+		}
 	}
 }
 
@@ -305,6 +309,7 @@ func refResponseChunks(t *testing.T, c *refCase) {
 	sse := ss.NonceEvent(nil)
 	var n [Nn]byte
 	copy(n[:], nonce)
+	aead, _ := chacha20poly1305.New(key)
 	for _, ch := range r.Chunks {
 		if got := chunkNonce(&n, ch.I); !bytes.Equal(got[:], unhex(t, ch.NonceI)) {
 			t.Fatalf("nonce_%d = %x, want %s", ch.I, got, ch.NonceI)
@@ -312,6 +317,14 @@ func refResponseChunks(t *testing.T, c *refCase) {
 		if got := ChunkPaddedLen(len(ch.PlaintextJSON), r.PadQuantum); got != len(ch.PlaintextPadded)/2 ||
 			!strings.HasPrefix(ch.PlaintextPadded, hexString(ch.PlaintextJSON)) {
 			t.Fatalf("chunk %d padding differs", ch.I)
+		}
+		wantAAD := ""
+		if ch.Final {
+			wantAAD = hexString(aadFinal)
+		}
+		pt, err := aead.Open(nil, unhex(t, ch.NonceI), unhex(t, ch.CT), unhex(t, ch.AAD))
+		if ch.AAD != wantAAD || err != nil || !bytes.Equal(pt, unhex(t, ch.PlaintextPadded)) {
+			t.Fatalf("chunk %d: ct does not open to plaintext_padded with aad %q: %v", ch.I, ch.AAD, err)
 		}
 		ev, err := sealRefChunk(t, ss, ch.Final, ch.PlaintextJSON)
 		if err != nil {

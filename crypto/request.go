@@ -28,6 +28,8 @@ type RequestError struct {
 	Code string
 }
 
+var _ error = (*RequestError)(nil)
+
 func (e *RequestError) Error() string { return "crypto: invalid request: " + e.Code }
 
 // Role is a message's author.

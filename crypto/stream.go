@@ -27,7 +27,7 @@ var (
 const maxLine = 1 << 20
 
 // Chunk is one opened response chunk: a delta (Final nil) or the final
-// chunk.
+// chunk. Delta is a fresh slice the caller may keep.
 type Chunk struct {
 	Delta []byte
 	Final *Final

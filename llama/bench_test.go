@@ -10,23 +10,6 @@ import (
 	"github.com/sottolabs/sotto/internal/testenv"
 )
 
-// synthPrompt returns n token ids (after BOS) that are text, not control
-// tokens, varied by seed so streams share no prefix.
-func synthPrompt(m *Model, n int, seed uint32) []Token {
-	out := []Token{m.Info().BOS}
-	x := seed*2654435761 + 1
-	for len(out) < n {
-		x ^= x << 13
-		x ^= x >> 17
-		x ^= x << 5
-		t := Token(x % uint32(m.Info().VocabSize))
-		if !m.IsControl(t) && !m.IsEOG(t) {
-			out = append(out, t)
-		}
-	}
-	return out
-}
-
 // BenchmarkGenerate measures decode throughput on stories260K with 1 and
 // 4 concurrent streams (one op = one generated token, all streams).
 func BenchmarkGenerate(b *testing.B) {
@@ -43,7 +26,7 @@ func BenchmarkGenerate(b *testing.B) {
 					wg.Add(1)
 					go func() {
 						defer wg.Done()
-						req := &Request{Tokens: synthPrompt(e.Model(), 16, uint32(i+1)), MaxTokens: per, IgnoreEOS: true}
+						req := &Request{Tokens: SyntheticPrompt(e.Model(), 16, uint32(i+1)), MaxTokens: per, IgnoreEOS: true}
 						if _, err := e.Generate(context.Background(), req, func([]byte) error { return nil }); err != nil {
 							b.Error(err)
 						}

@@ -3,9 +3,8 @@ package llama
 /*
 #include "llama.h"
 #include "ggml-cpu.h"
-static struct ggml_threadpool * sotto_threadpool(int n, int poll) {
+static struct ggml_threadpool * sotto_threadpool(int n) {
 	struct ggml_threadpool_params p = ggml_threadpool_params_default(n);
-	p.poll = poll;
 	return ggml_threadpool_new(&p);
 }
 */
@@ -16,8 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"sync"
-	"os"
-	"strconv"
 	"sync/atomic"
 
 	"github.com/sottolabs/sotto/internal/locked"
@@ -116,14 +113,11 @@ func (e *Engine) alloc() error {
 	e.kvTotal = int(C.llama_n_ctx(e.ctx))
 	// A persistent pool: without it ggml starts and joins its worker
 	// threads on every decode step.
-	if os.Getenv("ZZ_NOTP") == "" {
-	poll, _ := strconv.Atoi(os.Getenv("ZZ_POLL"))
-	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads), C.int(poll))
+	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads))
 	if e.tp == nil {
 		return fmt.Errorf("%w: cannot start %d threads", ErrInvalidConfig, e.cfg.Threads)
 	}
 	C.llama_attach_threadpool(e.ctx, e.tp, e.tp)
-	}
 	var err error
 	e.batch, err = newBatch(e.cfg.Budget, e.cfg.BatchSize, int32(e.cfg.ContextPerSlot), int32(e.cfg.Slots))
 	if err != nil {

@@ -32,7 +32,10 @@ func newEngine(t testing.TB, cfg Config) *Engine {
 		cfg.ContextPerSlot = 256
 	}
 	if cfg.Threads == 0 {
-		cfg.Threads = 2
+		// One thread: a 260K-parameter model gains nothing from two, and
+		// on a loaded machine ggml's thread barriers dominate (see
+		// docs/engine.md).
+		cfg.Threads = 1
 	}
 	e, err := NewEngine(stories(t), cfg)
 	if err != nil {

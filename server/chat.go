@@ -15,6 +15,8 @@ import (
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
 )
@@ -77,7 +79,7 @@ func (st *chatState) cleanup() {
 
 // refuse writes a problem and counts it.
 func (s *Server) refuse(w http.ResponseWriter, p *problem.Problem) {
-	s.metrics.CountRequest(p.Status, p.Name)
+	s.metrics.ObserveRequest(p.Status, p.Name)
 	problem.Write(w, *p)
 }
 
@@ -104,11 +106,15 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkClient(st *chatState) *problem.Problem {
-	ip := s.clientIP(st.r)
-	key := ratelimit.KeyFor("ip", ip.AsSlice())
+	ip, err := s.clientIP(st.r)
+	if err != nil {
+		return reject(problem.New(problem.Envelope))
+	}
+	prefix := clientip.KeyPrefix(ip)
+	key := ratelimit.KeyFor("ip", prefix.Addr().AsSlice())
 	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
 	if err != nil || !d.Allowed {
-		s.metrics.RateLimited.WithLabelValues("ip").Inc()
+		s.metrics.RateLimited(metrics.ScopeIP)
 		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
 	return s.checkPoW(st)
@@ -135,11 +141,11 @@ func (s *Server) checkKey(st *chatState) *problem.Problem {
 // keyProblem is the 422 #key answer: it carries the signed key
 // configuration so the client can refresh and retry at once.
 func (s *Server) keyProblem() *problem.Problem {
-	p := reject(problem.New(problem.Key))
-	if doc, err := s.keys.Document(s.now()); err == nil {
-		p = p.With("key_config", doc)
+	doc, err := s.keys.Document(s.now())
+	if err != nil {
+		return reject(problem.New(problem.Key))
 	}
-	return p
+	return reject(problem.KeyConfig(doc))
 }
 
 func (s *Server) checkDate(st *chatState) *problem.Problem {
@@ -167,7 +173,7 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 	if err != nil {
 		return reject(problem.New(problem.Device))
 	}
-	if err := dk.Verify(st.bodyHash, st.r.Header.Get("Sotto-Signature")); err != nil {
+	if err := dk.VerifyDigest(st.bodyHash, st.r.Header.Get("Sotto-Signature")); err != nil {
 		return reject(problem.New(problem.Device))
 	}
 	if err := s.devices.Trusted(st.r.Context(), dk); err != nil {
@@ -177,12 +183,12 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 	st.deviceID = ratelimit.KeyFor("device", id[:])
 	d, err := s.deviceLimiter.Allow(st.r.Context(), st.deviceID, st.arrived)
 	if err != nil || !d.Allowed {
-		s.metrics.RateLimited.WithLabelValues("device").Inc()
+		s.metrics.RateLimited(metrics.ScopeDevice)
 		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
 	release, ok := s.streams.Acquire(st.deviceID)
 	if !ok {
-		s.metrics.RateLimited.WithLabelValues("device").Inc()
+		s.metrics.RateLimited(metrics.ScopeDevice)
 		return reject(problem.RateLimitedAfter(time.Second))
 	}
 	st.release = release
@@ -216,11 +222,10 @@ func (s *Server) open(st *chatState) *problem.Problem {
 	req, err := crypto.ParseRequest(o.Plaintext(), s.opts.RequestLimits)
 	if err != nil {
 		var re *crypto.RequestError
-		p := reject(problem.New(problem.Request))
 		if errors.As(err, &re) {
-			p = p.WithCode(re.Code)
+			return reject(problem.InvalidRequest(re.Code))
 		}
-		return p
+		return reject(problem.New(problem.Request))
 	}
 	st.req = req
 	return nil

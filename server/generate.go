@@ -44,7 +44,7 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	s.metrics.CountRequest(http.StatusOK, "")
+	s.metrics.ObserveRequest(http.StatusOK, "")
 	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer, out: make([]byte, 0, 4096)}
 	sw.nonce()
 
@@ -63,10 +63,17 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 	defer cancel()
 	req := s.engineRequest(st)
 	done := make(chan generation, 1)
+	var last time.Time
+	sink := func(piece []byte) error {
+		now := s.now()
+		if !last.IsZero() {
+			s.metrics.InterTokenLatency.Observe(now.Sub(last).Seconds())
+		}
+		last = now
+		return pending.add(piece, now)
+	}
 	go func() {
-		res, err := s.engine.Generate(ctx, req, func(piece []byte) error {
-			return pending.add(piece, s.now())
-		})
+		res, err := s.engine.Generate(ctx, req, sink)
 		done <- generation{res, err}
 	}()
 	tick := time.NewTicker(keepAliveEvery)

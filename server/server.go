@@ -89,7 +89,7 @@ type Deps struct {
 	Budget        *locked.Budget
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
-	ClientIP      func(*http.Request) netip.Addr
+	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time // nil: time.Now
 	Rand          io.Reader        // nil: crypto/rand
 }
@@ -109,7 +109,7 @@ type Server struct {
 	budget        *locked.Budget
 	metrics       *metrics.Metrics
 	log           *slog.Logger
-	clientIP      func(*http.Request) netip.Addr
+	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
 	ready         atomic.Bool
 	echo          *echo.Echo
@@ -199,3 +199,6 @@ func hashedID(id []byte) string {
 func overloaded() *problem.Problem {
 	return reject(problem.OverloadedAfter(time.Second))
 }
+
+// reject is a step's refusal: the problem the handler answers with.
+func reject(p problem.Problem) *problem.Problem { return &p }

@@ -93,7 +93,7 @@ type wireDocument struct {
 }
 
 // MarshalJSON returns the document's JSON, members in the protocol's order.
-func (d *Document) MarshalJSON() ([]byte, error) {
+func (d Document) MarshalJSON() ([]byte, error) {
 	w := wireDocument{
 		IssuedAt: FormatTime(d.IssuedAt),
 		Expires:  FormatTime(d.Expires),

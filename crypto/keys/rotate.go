@@ -2,9 +2,7 @@ package keys
 
 import (
 	"crypto/rand"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -40,7 +38,7 @@ var DefaultSchedule = Schedule{
 	Resign:           24 * time.Hour,
 }
 
-// Init creates the key directory dir (mode 0700) with a new signing key
+// Init creates the key directory dir (mode 0700, parents too) with a new signing key
 // and, per suite, a current key valid from now and a next key scheduled
 // Overlap before the current one expires. It fails with ErrExists when dir
 // already holds keys.
@@ -58,7 +56,7 @@ func (sc Schedule) Init(dir string, suites []crypto.Suite, now time.Time, budget
 	if len(suites) == 0 {
 		return fmt.Errorf("%w: no suite to create keys for", ErrNoKeys)
 	}
-	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return fmt.Errorf("keys: %w", err)
 	}
 	if err := checkDir(dir); err != nil {

@@ -86,7 +86,7 @@ func TestNamesAndTypes(t *testing.T) {
 		"sotto_busy_slots":                  dto.MetricType_GAUGE,
 		"sotto_slots":                       dto.MetricType_GAUGE,
 		"sotto_kv_cells_used":               dto.MetricType_GAUGE,
-		"sotto_kv_cells_capacity":              dto.MetricType_GAUGE,
+		"sotto_kv_cells_capacity":           dto.MetricType_GAUGE,
 		"sotto_locked_bytes_in_use":         dto.MetricType_GAUGE,
 		"sotto_locked_bytes_limit":          dto.MetricType_GAUGE,
 		"sotto_circuit_state":               dto.MetricType_GAUGE,
