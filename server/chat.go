@@ -55,8 +55,9 @@ func (s *Server) handleChat(c echo.Context) error {
 		s.checkReplay,    // 6. 400 #replay
 		s.checkDevice,    // 7. 401 #device, 429 per device
 		s.checkAdmission, // 8. 503 #overloaded
-		s.open,           // 9. 400 #envelope / #request
+		s.open,           // 9. 400 #envelope
 		s.registerRID,    // 10. 400 #replay, 503 when full
+		s.parse,          // 400 #request (after 10, so a refused request cannot be replayed either)
 	}
 	for _, step := range steps {
 		if p := step(st); p != nil {
@@ -219,7 +220,11 @@ func (s *Server) open(st *chatState) *problem.Problem {
 		return reject(problem.New(problem.Envelope))
 	}
 	st.opened = o
-	req, err := crypto.ParseRequest(o.Plaintext(), s.opts.RequestLimits)
+	return nil
+}
+
+func (s *Server) parse(st *chatState) *problem.Problem {
+	req, err := crypto.ParseRequest(st.opened.Plaintext(), s.opts.RequestLimits)
 	if err != nil {
 		var re *crypto.RequestError
 		if errors.As(err, &re) {
@@ -232,7 +237,7 @@ func (s *Server) open(st *chatState) *problem.Problem {
 }
 
 func (s *Server) registerRID(st *chatState) *problem.Problem {
-	expires := time.UnixMilli(st.hdr.TS).Add(s.opts.RequestTTL)
+	expires := replay.Expiry(time.UnixMilli(st.hdr.TS), s.opts.RequestTTL)
 	switch err := s.replay.Add(st.r.Context(), st.hdr.RID, expires); {
 	case err == nil:
 		return nil
