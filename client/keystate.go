@@ -85,9 +85,12 @@ func (c *Client) fetchKeyConfig(ctx context.Context) (bool, error) {
 }
 
 // pickKey returns the key to seal to: the newest current key of the
-// configured suite valid at the server's time (local clock + offset), else
-// a next key whose not_before has passed. ok is false when the held
-// document is missing, expired or has no such key.
+// configured suite, else a next key whose not_before has passed; in both
+// cases one whose not_after has not, at the server's time (local clock +
+// offset). A current key's not_before is not checked: the signed document
+// says the server already uses it, and a slow local clock must not make
+// the client skip it. ok is false when the held document is missing,
+// expired or has no such key.
 func (c *Client) pickKey() (k keyconfig.Key, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -100,13 +103,14 @@ func (c *Client) pickKey() (k keyconfig.Key, ok bool) {
 	var cur, next *keyconfig.Key
 	for i := range d.Keys {
 		key := &d.Keys[i]
-		if key.Suite != c.suite || t.Before(key.NotBefore) || !t.Before(key.NotAfter) {
+		if key.Suite != c.suite || !t.Before(key.NotAfter) {
 			continue
 		}
 		switch {
 		case key.State == keyconfig.StateCurrent && (cur == nil || key.NotBefore.After(cur.NotBefore)):
 			cur = key
-		case key.State == keyconfig.StateNext && (next == nil || key.NotBefore.Before(next.NotBefore)):
+		case key.State == keyconfig.StateNext && !t.Before(key.NotBefore) &&
+			(next == nil || key.NotBefore.Before(next.NotBefore)):
 			next = key
 		}
 	}

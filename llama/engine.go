@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/sottolabs/sotto/internal/locked"
 )
@@ -212,7 +213,7 @@ func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result,
 	case <-j.done:
 	case <-ctx.Done():
 		if e.unqueue(j) {
-			return Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ctx.Err()
+			return Result{PromptTokens: len(j.prompt), Finish: FinishCancelled, Total: time.Since(j.start)}, ctx.Err()
 		}
 		<-j.done
 	}
@@ -287,7 +288,7 @@ func (e *Engine) prepare(ctx context.Context, req *Request, sink Sink) (*job, er
 	if err != nil {
 		return nil, overloaded(err)
 	}
-	j := &job{ctx: ctx, req: req, sink: sink, tokBuf: tokBuf, done: make(chan struct{})}
+	j := &job{ctx: ctx, req: req, sink: sink, tokBuf: tokBuf, done: make(chan struct{}), start: time.Now()}
 	n, err := e.tokenize(req, TokensIn(tokBuf.Bytes())[:e.cfg.ContextPerSlot])
 	if err == nil && n == 0 {
 		err = fmt.Errorf("%w: prompt has no tokens", ErrInvalidRequest)

@@ -224,7 +224,7 @@ func TestCancelFreesSlotWithinOneStep(t *testing.T) {
 		return nil
 	})
 	want := Result{PromptTokens: 5, CompletionTokens: 3, Finish: FinishCancelled}
-	if !errors.Is(err, context.Canceled) || res != want {
+	if !errors.Is(err, context.Canceled) || untimed(t, res) != want {
 		t.Fatalf("got %+v %v, want %+v context.Canceled", res, err, want)
 	}
 	// Three steps produced three tokens; no decode ran after the cancel.
@@ -241,7 +241,7 @@ func TestSinkErrorCancels(t *testing.T) {
 	e := newEngine(t, Config{Slots: 1})
 	boom := errors.New("client gone")
 	res, err := e.Generate(context.Background(), &Request{Prompt: []byte(onceUpon), MaxTokens: 40}, func([]byte) error { return boom })
-	if !errors.Is(err, boom) || res != (Result{PromptTokens: 5, CompletionTokens: 1, Finish: FinishCancelled}) {
+	if !errors.Is(err, boom) || untimed(t, res) != (Result{PromptTokens: 5, CompletionTokens: 1, Finish: FinishCancelled}) {
 		t.Fatalf("got %+v %v", res, err)
 	}
 }
@@ -276,7 +276,7 @@ func TestQueueFullAndQueuedCancel(t *testing.T) {
 		t.Fatalf("third request: err = %v, want ErrOverloaded", err)
 	}
 	cancelB() // B leaves the queue while A still holds the only slot
-	if r := <-resB; r != (Result{PromptTokens: 5, Finish: FinishCancelled}) {
+	if r := <-resB; untimed(t, r) != (Result{PromptTokens: 5, Finish: FinishCancelled}) {
 		t.Fatalf("queued cancel = %+v", r)
 	}
 	close(release)

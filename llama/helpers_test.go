@@ -59,7 +59,18 @@ func collect(t testing.TB, e *Engine, req *Request) (string, []string, Result, e
 		pieces = append(pieces, string(p))
 		return nil
 	})
-	return string(text), pieces, res, err
+	return string(text), pieces, untimed(t, res), err
+}
+
+// untimed checks the durations of res are consistent and zeroes them so
+// results compare exactly.
+func untimed(t testing.TB, res Result) Result {
+	t.Helper()
+	if res.FirstToken < 0 || res.FirstToken > res.Total || (res.CompletionTokens > 0 && res.FirstToken == 0) {
+		t.Errorf("inconsistent durations: first %v total %v (%d tokens)", res.FirstToken, res.Total, res.CompletionTokens)
+	}
+	res.FirstToken, res.Total = 0, 0
+	return res
 }
 
 // Greedy continuation of "Once upon a time" by stories260K (40 tokens).

@@ -2,6 +2,7 @@ package llama
 
 import (
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -76,10 +77,13 @@ func (f FinishReason) String() string {
 
 // Result summarises a finished generation. CompletionTokens counts the
 // tokens whose text was produced (an end-of-generation token is not
-// counted).
+// counted). The durations are measured from the Generate call: FirstToken
+// when the first token was sampled (0 if none was; text may reach the
+// sink later when it is held back), Total when the generation ended.
 type Result struct {
 	PromptTokens, CompletionTokens int
 	Finish                         FinishReason
+	FirstToken, Total              time.Duration
 }
 
 // validate checks everything that does not need the tokenized prompt.

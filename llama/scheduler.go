@@ -7,6 +7,7 @@ import "C"
 
 import (
 	"fmt"
+	"time"
 )
 
 // run is the scheduler goroutine: it admits queued jobs into free slots
@@ -142,6 +143,9 @@ func (e *Engine) addPrompt(s *slot) {
 func (e *Engine) sample(s *slot) {
 	j := s.job
 	tok := Token(C.llama_sampler_sample(s.chain, e.ctx, C.int32_t(s.outIdx)))
+	if s.state == slotPrefill {
+		j.first = time.Now()
+	}
 	s.state = slotGenerate
 	if !e.m.validToken(tok) {
 		e.finish(s, FinishError, fmt.Errorf("%w: sampler returned an invalid token", ErrDecode))
@@ -196,6 +200,10 @@ func (e *Engine) finish(s *slot, reason FinishReason, err error) {
 }
 
 func (e *Engine) complete(j *job, res Result, err error) {
+	res.Total = time.Since(j.start)
+	if !j.first.IsZero() {
+		res.FirstToken = j.first.Sub(j.start)
+	}
 	j.res, j.err = res, err
 	close(j.done)
 }

@@ -10,6 +10,7 @@ import "C"
 
 import (
 	"context"
+	"time"
 	"unsafe"
 
 	"github.com/sottolabs/sotto/internal/locked"
@@ -24,6 +25,8 @@ type job struct {
 	tokBuf    *locked.Buffer // locked prompt tokens
 	prompt    []Token        // view into tokBuf
 	maxTokens int
+	start     time.Time // Generate call
+	first     time.Time // first sampled token
 	res       Result
 	err       error
 	done      chan struct{}

@@ -11,6 +11,7 @@ package problem
 
 import (
 	"encoding/json"
+	"maps"
 	"time"
 )
 
@@ -113,9 +114,7 @@ func (p Problem) With(name string, v any) Problem {
 		return p
 	}
 	extra := make(map[string]json.RawMessage, len(p.Extra)+1)
-	for k, v := range p.Extra {
-		extra[k] = v
-	}
+	maps.Copy(extra, p.Extra)
 	extra[name] = raw
 	p.Extra = extra
 	return p
