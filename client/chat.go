@@ -226,12 +226,13 @@ func (c *Client) readStream(ctx context.Context, sc *crypto.SenderContext, r io.
 	switch {
 	case cbErr != nil:
 		return Result{}, cbErr
-	case ctx.Err() != nil:
-		return Result{}, fmt.Errorf("client: %w", ctx.Err())
-	case err != nil:
-		return Result{}, fmt.Errorf("client: reply: %w", err)
-	case final == nil: // ReadStream succeeds only after the final chunk
+	case err == nil && final == nil: // ReadStream succeeds only after the final chunk
 		return Result{}, fmt.Errorf("client: reply: %w", crypto.ErrStreamTruncated)
+	case err == nil:
+	case ctx.Err() != nil: // the read failed because the caller gave up
+		return Result{}, fmt.Errorf("client: %w", ctx.Err())
+	default:
+		return Result{}, fmt.Errorf("client: reply: %w", err)
 	}
 	return Result{FinishReason: final.Reason, PromptTokens: final.PromptTokens,
 		CompletionTokens: final.CompletionTokens, ErrorCode: final.ErrorCode}, nil

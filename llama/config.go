@@ -16,6 +16,11 @@ type Config struct {
 	ContextPerSlot int
 	// BatchSize is the most tokens one decode step processes (default 512).
 	BatchSize int
+	// PromptChunk is the most prompt tokens one step takes (default
+	// BatchSize; at most BatchSize). Smaller chunks let queued prompts
+	// finish one after another (lower median time to first token) and
+	// bound how long a long prompt delays other streams' next token.
+	PromptChunk int
 	// Threads is the number of CPU threads ggml uses (default NumCPU).
 	Threads int
 	// QueueDepth is how many requests may wait beyond the busy slots
@@ -48,6 +53,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	def(&cfg.Slots, 4)
 	def(&cfg.ContextPerSlot, 2048)
 	def(&cfg.BatchSize, 512)
+	def(&cfg.PromptChunk, cfg.BatchSize)
 	def(&cfg.Threads, runtime.NumCPU())
 	def(&cfg.QueueDepth, 16)
 	def(&cfg.MaxTokensCap, 4096)
@@ -64,6 +70,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 		{"Slots", cfg.Slots, 1, maxSlots},
 		{"ContextPerSlot", cfg.ContextPerSlot, 8, 1 << 20},
 		{"BatchSize", cfg.BatchSize, 1, maxBatchSize},
+		{"PromptChunk", cfg.PromptChunk, 1, cfg.BatchSize},
 		{"Threads", cfg.Threads, 1, maxThreads},
 		{"QueueDepth", cfg.QueueDepth, 0, maxQueue},
 		{"MaxTokensCap", cfg.MaxTokensCap, 1, 1 << 20},

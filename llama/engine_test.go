@@ -295,7 +295,10 @@ func TestCloseFailsPending(t *testing.T) {
 	errs := make(chan error, 2)
 	go func() { _, err := e.Generate(context.Background(), req, blockFirst(release)); errs <- err }()
 	waitFor(t, func() bool { return e.Stats().BusySlots == 1 })
-	go func() { _, err := e.Generate(context.Background(), req, func([]byte) error { return nil }); errs <- err }()
+	go func() {
+		_, err := e.Generate(context.Background(), req, func([]byte) error { return nil })
+		errs <- err
+	}()
 	waitFor(t, func() bool { return e.Stats().Queued == 1 })
 	done := make(chan struct{})
 	go func() { e.Close(); close(done) }()

@@ -3,8 +3,8 @@ package llama
 import (
 	"context"
 	"sync"
-	"unicode/utf8"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/sottolabs/sotto/internal/testenv"
 )

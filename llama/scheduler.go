@@ -91,9 +91,10 @@ func (e *Engine) step() {
 			}
 		}
 	}
+	room := min(b.cap-b.n, e.cfg.PromptChunk)
 	for _, i := range e.order {
-		if s := &e.slots[i]; s.state == slotPrefill {
-			e.addPrompt(s)
+		if s := &e.slots[i]; s.state == slotPrefill && room > 0 {
+			room -= e.addPrompt(s, room)
 		}
 	}
 	e.compact()
@@ -121,11 +122,11 @@ func (e *Engine) step() {
 	e.updateKV()
 }
 
-// addPrompt adds as many of s's remaining prompt tokens as the batch has
-// room for; logits are requested for the prompt's last token only.
-func (e *Engine) addPrompt(s *slot) {
+// addPrompt adds up to room of s's remaining prompt tokens and returns
+// how many; logits are requested for the prompt's last token only.
+func (e *Engine) addPrompt(s *slot, room int) int {
 	b := e.batch
-	k := min(len(s.job.prompt)-s.next, b.cap-b.n)
+	k := min(len(s.job.prompt)-s.next, room)
 	for i := range k {
 		last := s.next+i == len(s.job.prompt)-1
 		if last {
@@ -133,10 +134,11 @@ func (e *Engine) addPrompt(s *slot) {
 		}
 		if !b.add(s.job.prompt[s.next+i], s.nPast+int32(i), s.seq, last) {
 			e.finish(s, FinishError, fmt.Errorf("%w: batch bounds", ErrDecode))
-			return
+			return 0
 		}
 	}
 	s.pending = k
+	return k
 }
 
 // sample picks s's next token from its logits row and streams its text.

@@ -16,6 +16,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -174,11 +175,19 @@ func (s *Server) httpError(err error, c echo.Context) {
 	if errors.As(err, &he) {
 		status = he.Code
 	}
-	p := problem.New(problem.Internal)
-	if status < 500 {
-		p = problem.Problem{Status: status, Name: "http", Title: http.StatusText(status)}
+	if status >= 500 || http.StatusText(status) == "" {
+		problem.Write(c.Response(), problem.New(problem.Internal))
+		return
 	}
-	problem.Write(c.Response(), p)
+	// Routing errors (404, 405) have no protocol problem name, and
+	// problem.Write turns unknown names into 500: answer RFC 9457's
+	// about:blank, whose meaning is the status code alone.
+	h := c.Response().Header()
+	h.Set("Content-Type", problem.ContentType)
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	c.Response().WriteHeader(status)
+	_, _ = fmt.Fprintf(c.Response(), `{"type":"about:blank","title":%q,"status":%d}`, http.StatusText(status), status)
 }
 
 func (s *Server) randomSeed() uint32 {

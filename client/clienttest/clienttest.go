@@ -100,7 +100,9 @@ func New(t testing.TB, suites ...crypto.Suite) *Server {
 		Deltas: []string{"Hello", ", world."},
 		Final:  crypto.Final{Reason: crypto.FinishStop, PromptTokens: 7, CompletionTokens: 2},
 	}
-	if err := keys.Init(s.dir, suites, s.now(), s.budget); err != nil {
+	// Keys made an hour ago, as on a running server, so that a skewed
+	// clock (SetClockOffset) does not put them in its future.
+	if err := keys.Init(s.dir, suites, s.now().Add(-time.Hour), s.budget); err != nil {
 		t.Fatalf("clienttest: keys.Init: %v", err)
 	}
 	store, err := keys.Open(s.dir, s.budget)

@@ -1,0 +1,322 @@
+package main
+
+import (
+	"bufio"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sottolabs/sotto/client"
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/keyconfig"
+	"github.com/sottolabs/sotto/crypto/keys"
+	"github.com/sottolabs/sotto/server/problem"
+)
+
+// The --dev settings: what scripts/run.sh (make run) serves.
+const (
+	devServer    = "http://127.0.0.1:8080"
+	devDir       = "dev"
+	devKeyDir    = "dev/keys"
+	devDeviceKey = "dev/device.key"
+)
+
+// maxInputLine bounds one line of interactive input: the protocol's
+// largest inner request.
+const maxInputLine = crypto.MaxRequestPadded
+
+var chatOpts struct {
+	server, pin, pinFile, deviceKey, suite, state string
+	prompt, system                                string
+	maxTokens                                     int
+	temperature                                   float64
+	seed                                          uint64
+	dev, verbose                                  bool
+}
+
+var chatCmd = &cobra.Command{
+	Use:   "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
+	Short: "Chat with a Sotto server, end-to-end encrypted",
+	Long: "chat seals each request to the server's published key, verified against the pinned\n" +
+		"signing key (--pin, --pin-file, or the key directory with --dev), signs it with the\n" +
+		"device key, and prints the reply as it streams. With -p it answers one prompt;\n" +
+		"otherwise it reads one message per line from standard input and keeps the\n" +
+		"conversation until /exit or end of input. See docs/client.md.",
+	Args: cobra.NoArgs,
+	RunE: runChat,
+}
+
+func runChat(cmd *cobra.Command, _ []string) error {
+	c, closeKey, err := newChatClient(cmd)
+	if err != nil {
+		return err
+	}
+	defer closeKey()
+	base := []client.Message(nil)
+	if chatOpts.system != "" {
+		base = append(base, client.Message{Role: client.RoleSystem, Content: chatOpts.system})
+	}
+	if cmd.Flags().Changed("prompt") {
+		msgs := append(base, client.Message{Role: client.RoleUser, Content: chatOpts.prompt})
+		_, err := chatTurn(cmd, c, msgs)
+		return err
+	}
+	return chatLoop(cmd, c, base)
+}
+
+// chatLoop is the interactive mode: one user message per input line.
+// A failed turn is reported and left out of the history; the command then
+// fails at the end.
+func chatLoop(cmd *cobra.Command, c *client.Client, history []client.Message) error {
+	in := bufio.NewScanner(cmd.InOrStdin())
+	in.Buffer(make([]byte, 0, 64<<10), maxInputLine)
+	prompt := isTerminal(cmd.InOrStdin())
+	failed := 0
+	for {
+		if prompt {
+			fmt.Fprint(cmd.ErrOrStderr(), "> ")
+		}
+		if !in.Scan() {
+			break
+		}
+		line := strings.TrimSpace(in.Text())
+		if line == "" {
+			continue
+		}
+		if line == "/exit" {
+			break
+		}
+		msgs := append(history[:len(history):len(history)], client.Message{Role: client.RoleUser, Content: line})
+		reply, err := chatTurn(cmd, c, msgs)
+		if err != nil {
+			fmt.Fprintln(cmd.ErrOrStderr(), "sotto:", err)
+			failed++
+			continue
+		}
+		history = append(msgs, client.Message{Role: client.RoleAssistant, Content: reply})
+	}
+	if err := in.Err(); err != nil {
+		return fmt.Errorf("chat: reading input: %w", err)
+	}
+	if failed > 0 {
+		return fmt.Errorf("chat: %d turn(s) failed", failed)
+	}
+	return nil
+}
+
+// chatTurn sends msgs, prints the reply as it streams and a newline after
+// it, and returns the reply. Ctrl-C during the reply cancels it (the
+// stream is closed, so the server stops generating).
+func chatTurn(cmd *cobra.Command, c *client.Client, msgs []client.Message) (string, error) {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out := cmd.OutOrStdout()
+	var reply strings.Builder
+	res, err := c.Chat(ctx, chatRequest(cmd, msgs), func(text []byte) error {
+		reply.Write(text)
+		_, err := out.Write(text)
+		return err
+	})
+	if reply.Len() > 0 || err == nil {
+		fmt.Fprintln(out)
+	}
+	if err != nil {
+		return "", describeChatError(err)
+	}
+	if chatOpts.verbose {
+		fmt.Fprintf(cmd.ErrOrStderr(), "[finish %s, prompt tokens %d, completion tokens %d]\n",
+			res.FinishReason, res.PromptTokens, res.CompletionTokens)
+	}
+	if res.FinishReason == crypto.FinishError {
+		return "", fmt.Errorf("chat: generation failed on the server (code %s)", res.ErrorCode)
+	}
+	return reply.String(), nil
+}
+
+// chatRequest builds the request with the sampling flags the user set.
+func chatRequest(cmd *cobra.Command, msgs []client.Message) client.Request {
+	req := client.Request{Messages: msgs, MaxTokens: chatOpts.maxTokens}
+	if cmd.Flags().Changed("temperature") {
+		t := chatOpts.temperature
+		req.Temperature = &t
+	}
+	if cmd.Flags().Changed("seed") {
+		s := chatOpts.seed
+		req.Seed = &s
+	}
+	return req
+}
+
+// describeChatError adds what the user can do about the common refusals.
+// Neither the error nor the hint carries content.
+func describeChatError(err error) error {
+	var pe *client.ProblemError
+	switch {
+	case errors.As(err, &pe) && pe.Name == problem.Device:
+		return fmt.Errorf("%w: this device is not enrolled on the server (sotto device show, then sotto device allow on the server)", err)
+	case errors.As(err, &pe) && pe.Name == problem.RateLimited, errors.As(err, &pe) && pe.Name == problem.Overloaded:
+		return fmt.Errorf("%w: try again later", err)
+	case errors.Is(err, keyconfig.ErrUnpinned):
+		return fmt.Errorf("%w: the server's key configuration is not signed by the pinned key (wrong --pin, or wrong server)", err)
+	}
+	return err
+}
+
+// newChatClient resolves the flags into a client. closeKey destroys the
+// device key held in locked memory.
+func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
+	if chatOpts.dev {
+		setDefault(&chatOpts.server, devServer)
+		setDefault(&chatOpts.deviceKey, devDeviceKey)
+	}
+	if chatOpts.server == "" {
+		return nil, nil, errors.New("chat: no server (--server URL, or --dev)")
+	}
+	suite, err := chatSuite(chatOpts.suite)
+	if err != nil {
+		return nil, nil, err
+	}
+	pin, err := chatPin()
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPath, err := deviceKeyPath(chatOpts.deviceKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	budget, err := keysBudget()
+	if err != nil {
+		return nil, nil, err
+	}
+	priv, err := device.ReadKeyFile(keyPath, budget)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := client.New(client.Config{
+		BaseURL: chatOpts.server, SigningKey: pin, DeviceKey: ed25519.PrivateKey(priv.Bytes()),
+		Suite: suite, StatePath: chatStatePath(cmd, pin),
+	})
+	if err != nil {
+		priv.Destroy()
+		return nil, nil, err
+	}
+	return c, priv.Destroy, nil
+}
+
+func setDefault(v *string, def string) {
+	if *v == "" {
+		*v = def
+	}
+}
+
+// chatSuite maps --suite to a suite.
+func chatSuite(name string) (crypto.Suite, error) {
+	switch strings.ToLower(name) {
+	case "", "x25519":
+		return crypto.SuiteX25519, nil
+	case "xwing", "x-wing":
+		return crypto.SuiteXWing, nil
+	}
+	return crypto.Suite{}, errors.New("chat: unknown --suite (known: x25519, xwing)")
+}
+
+// chatPin returns the pinned signing key: --pin, --pin-file, or with --dev
+// the key directory's signing key.
+func chatPin() (ed25519.PublicKey, error) {
+	switch {
+	case chatOpts.pin != "":
+		return parsePin(chatOpts.pin)
+	case chatOpts.pinFile != "":
+		data, err := os.ReadFile(chatOpts.pinFile)
+		if err != nil {
+			return nil, fmt.Errorf("chat: --pin-file: %w", err)
+		}
+		return parsePin(strings.TrimSpace(string(data)))
+	case chatOpts.dev:
+		budget, err := keysBudget()
+		if err != nil {
+			return nil, err
+		}
+		s, err := keys.Open(devKeyDir, budget)
+		if err != nil {
+			return nil, fmt.Errorf("chat: --dev needs the key directory of make run: %w", err)
+		}
+		defer s.Close()
+		return append(ed25519.PublicKey(nil), s.SigningPublicKey()...), nil
+	}
+	return nil, errors.New("chat: no pinned signing key (--pin, --pin-file, or --dev; the server's operator prints it with sotto keys show --pin)")
+}
+
+// parsePin reads "ed25519:<b64u>" or a bare b64u Ed25519 public key.
+func parsePin(s string) (ed25519.PublicKey, error) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(strings.TrimPrefix(s, "ed25519:"))
+	if err != nil || len(b) != ed25519.PublicKeySize {
+		return nil, errors.New("chat: the pin is not an Ed25519 public key (ed25519:<base64url>)")
+	}
+	return b, nil
+}
+
+// chatStatePath returns where the held key configuration is kept: --state,
+// else a file per signing key under dev/ (--dev) or the user's config
+// directory. It returns "" (nothing kept) when no such directory can be
+// made.
+func chatStatePath(cmd *cobra.Command, pin ed25519.PublicKey) string {
+	if chatOpts.state != "" {
+		return chatOpts.state
+	}
+	dir := devDir
+	if !chatOpts.dev {
+		cfg, err := os.UserConfigDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(cfg, "sotto")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		if chatOpts.verbose {
+			fmt.Fprintln(cmd.ErrOrStderr(), "sotto: not keeping the key configuration:", err)
+		}
+		return ""
+	}
+	return filepath.Join(dir, "keyconfig-"+keyconfig.SigningKeyID(pin)+".json")
+}
+
+// isTerminal reports whether r is a character device (an interactive
+// terminal), to show a prompt only there.
+func isTerminal(r io.Reader) bool {
+	f, ok := r.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+func init() {
+	f := chatCmd.Flags()
+	f.StringVar(&chatOpts.server, "server", "", "server base URL (--dev: "+devServer+")")
+	f.StringVar(&chatOpts.pin, "pin", "", "pinned signing public key, ed25519:<base64url> (sotto keys show --pin)")
+	f.StringVar(&chatOpts.pinFile, "pin-file", "", "file holding the pinned signing public key")
+	f.StringVar(&chatOpts.deviceKey, "device-key", "", "device key file (default $XDG_CONFIG_HOME/sotto/device.key; --dev: "+devDeviceKey+")")
+	f.StringVar(&chatOpts.suite, "suite", "x25519", "HPKE suite: x25519 or xwing")
+	f.StringVar(&chatOpts.state, "state", "", "file keeping the verified key configuration across runs (default: per signing key in $XDG_CONFIG_HOME/sotto, or dev/ with --dev)")
+	f.StringVarP(&chatOpts.prompt, "prompt", "p", "", "answer this one prompt and exit")
+	f.StringVar(&chatOpts.system, "system", "", "system message")
+	f.IntVar(&chatOpts.maxTokens, "max-tokens", 0, "most tokens to generate (0: the server's default)")
+	f.Float64Var(&chatOpts.temperature, "temperature", 0, "sampling temperature (default: the server's)")
+	f.Uint64Var(&chatOpts.seed, "seed", 0, "sampling seed (default: random)")
+	f.BoolVar(&chatOpts.dev, "dev", false, "use the development server of make run: "+devServer+", "+devDeviceKey+", pin from "+devKeyDir)
+	f.BoolVar(&chatOpts.verbose, "verbose", false, "print token usage to standard error")
+	chatCmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
+	rootCmd.AddCommand(chatCmd)
+}

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/sottolabs/sotto/client/clienttest"
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/problem"
+)
+
+// runChatCmd runs `sotto chat args...` in-process against s with stdin,
+// and returns stdout, stderr and the error.
+func runChatCmd(t *testing.T, s *clienttest.Server, stdin string, args ...string) (string, string, error) {
+	t.Helper()
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, "device.key")
+	budget := locked.NewBudget(1 << 20)
+	priv, err := device.GenerateEd25519(rand.Reader, budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer priv.Destroy()
+	if err := device.WriteKeyFile(keyFile, ed25519.PrivateKey(priv.Bytes()), budget); err != nil {
+		t.Fatal(err)
+	}
+	// Flags keep their values between in-process runs: reset them.
+	chatCmd.Flags().VisitAll(func(f *pflag.Flag) {
+		_ = f.Value.Set(f.DefValue)
+		f.Changed = false
+	})
+	pin := "ed25519:" + base64.RawURLEncoding.EncodeToString(s.SigningKey())
+	all := append([]string{"chat", "--server", s.URL, "--pin", pin, "--device-key", keyFile,
+		"--state", filepath.Join(dir, "keyconfig.json")}, args...)
+	var out, errOut bytes.Buffer
+	rootCmd.SetArgs(all)
+	rootCmd.SetIn(strings.NewReader(stdin))
+	rootCmd.SetOut(&out)
+	rootCmd.SetErr(&errOut)
+	defer func() { rootCmd.SetIn(nil); rootCmd.SetOut(nil); rootCmd.SetErr(nil) }()
+	err = rootCmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func TestChatOneShot(t *testing.T) {
+	s := clienttest.New(t)
+	out, errOut, err := runChatCmd(t, s, "", "-p", "Say hello", "--system", "Be brief.",
+		"--max-tokens", "32", "--temperature", "0.25", "--seed", "7", "--verbose")
+	if err != nil {
+		t.Fatalf("chat: %v (stderr %q)", err, errOut)
+	}
+	if out != "Hello, world.\n" {
+		t.Errorf("stdout = %q", out)
+	}
+	if errOut != "[finish stop, prompt tokens 7, completion tokens 2]\n" {
+		t.Errorf("stderr = %q", errOut)
+	}
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7}`
+	if rec := s.Received(); len(rec) != 1 || rec[0].Inner != want {
+		t.Errorf("requests = %+v, want one with %s", rec, want)
+	}
+}
+
+func TestChatInteractiveKeepsHistory(t *testing.T) {
+	s := clienttest.New(t)
+	out, errOut, err := runChatCmd(t, s, "first question\n\nsecond question\n/exit\nnever sent\n", "--suite", "xwing")
+	if err != nil {
+		t.Fatalf("chat: %v (stderr %q)", err, errOut)
+	}
+	if out != "Hello, world.\nHello, world.\n" || errOut != "" {
+		t.Errorf("stdout = %q, stderr = %q", out, errOut)
+	}
+	rec := s.Received()
+	if len(rec) != 2 {
+		t.Fatalf("%d requests, want 2", len(rec))
+	}
+	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}]}`
+	if rec[1].Inner != want || rec[1].Suite != crypto.SuiteXWing {
+		t.Errorf("second request = %s (%s), want %s (xwing)", rec[1].Inner, rec[1].Suite, want)
+	}
+}
+
+func TestChatInteractiveFailedTurn(t *testing.T) {
+	s := clienttest.New(t)
+	s.QueueProblems(problem.New(problem.Device))
+	out, errOut, err := runChatCmd(t, s, "secret one\nsecret two\n")
+	if err == nil || err.Error() != "chat: 1 turn(s) failed" {
+		t.Fatalf("err = %v", err)
+	}
+	if out != "Hello, world.\n" {
+		t.Errorf("stdout = %q", out)
+	}
+	wantErr := "sotto: client: server refused the request: 401 device: this device is not enrolled on the server (sotto device show, then sotto device allow on the server)\n"
+	if errOut != wantErr {
+		t.Errorf("stderr = %q, want %q", errOut, wantErr)
+	}
+	// The failed turn is not in the history.
+	want := `{"messages":[{"role":"user","content":"secret two"}]}`
+	if rec := s.Received(); len(rec) != 1 || rec[0].Inner != want {
+		t.Errorf("requests = %+v, want one with %s", rec, want)
+	}
+}
+
+func TestChatGenerationError(t *testing.T) {
+	s := clienttest.New(t)
+	s.SetReply(clienttest.Reply{Deltas: []string{"Hel"}, Final: crypto.Final{Reason: "error", ErrorCode: "engine_failed"}})
+	out, _, err := runChatCmd(t, s, "", "-p", "hi")
+	if err == nil || err.Error() != "chat: generation failed on the server (code engine_failed)" {
+		t.Fatalf("err = %v", err)
+	}
+	if out != "Hel\n" {
+		t.Errorf("stdout = %q", out)
+	}
+}

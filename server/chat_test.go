@@ -1,0 +1,170 @@
+package server_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/keyconfig"
+	"github.com/sottolabs/sotto/server/problem"
+)
+
+// TestChatGreedyMatchesEngine: the decrypted stream is exactly what the
+// engine generates for the same messages, for both suites, with exact
+// usage and finish reason, and the stream carries the SSE headers.
+func TestChatGreedyMatchesEngine(t *testing.T) {
+	h := newHarness(t, config{})
+	tests := []struct {
+		name      string
+		suite     crypto.Suite
+		prompt    string
+		maxTokens int
+	}{
+		{"x25519 length", crypto.SuiteX25519, prompt(0), 24},
+		{"x25519 one token", crypto.SuiteX25519, prompt(1), 1},
+		{"xwing length", crypto.SuiteXWing, prompt(2), 24},
+		{"xwing long", crypto.SuiteXWing, prompt(3), 200},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := h.client(h.devices[0], tc.suite)
+			r := c.chat(tc.prompt, tc.maxTokens)
+			h.wantReply(t, r, tc.prompt, tc.maxTokens)
+			for k, want := range map[string]string{
+				"Content-Type":      "text/event-stream",
+				"Cache-Control":     "no-store",
+				"X-Accel-Buffering": "no",
+			} {
+				if got := r.header.Get(k); got != want {
+					t.Errorf("%s = %q, want %q", k, got, want)
+				}
+			}
+		})
+	}
+	// The engine's greedy text is not trivially empty: the comparison
+	// above means something.
+	if e := h.expected(prompt(0), 24); len(e.text) < 20 || e.res.CompletionTokens != 24 {
+		t.Errorf("greedy reference too short: %q %+v", e.text, e.res)
+	}
+}
+
+// TestChatMediaTypeParametersIgnored: parameters of Content-Type do not
+// matter (protocol section 4, step 1).
+func TestChatMediaTypeParametersIgnored(t *testing.T) {
+	h := newHarness(t, config{})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	s := c.seal(chatJSON(prompt(0), 8))
+	s.header.Set("Content-Type", "application/sotto-request; charset=binary")
+	h.wantReply(t, c.send(s), prompt(0), 8)
+}
+
+func TestPubkey(t *testing.T) {
+	clk := newClock(time.Now())
+	h := newHarness(t, config{clock: clk})
+	resp, err := http.Get(h.url("/api/pubkey"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	if cc := resp.Header.Get("Cache-Control"); cc != "public, max-age=300" {
+		t.Errorf("Cache-Control %q", cc)
+	}
+	if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q", ct)
+	}
+	doc, err := keyconfig.Accept(nil, body, h.store.SigningPublicKey(), clk.Now())
+	if err != nil {
+		t.Fatalf("document does not verify: %v", err)
+	}
+	// One current and one next key per suite, as keys.Init made them.
+	count := map[crypto.Suite]map[keyconfig.State]int{}
+	for _, k := range doc.Keys {
+		if count[k.Suite] == nil {
+			count[k.Suite] = map[keyconfig.State]int{}
+		}
+		count[k.Suite][k.State]++
+	}
+	for _, s := range []crypto.Suite{crypto.SuiteX25519, crypto.SuiteXWing} {
+		if count[s][keyconfig.StateCurrent] != 1 || count[s][keyconfig.StateNext] != 1 {
+			t.Errorf("suite %v: keys by state %v", s, count[s])
+		}
+	}
+	// Served bytes are the store's signed document.
+	want, err := h.store.Document(clk.Now())
+	if err != nil || !bytes.Equal(body, want) {
+		t.Errorf("served document differs from the store's (%v)", err)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	h := newHarness(t, config{notReady: true})
+	get := func(path string) (int, http.Header, []byte) {
+		t.Helper()
+		resp, err := http.Get(h.url(path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, b
+	}
+	if code, _, body := get("/health/live"); code != http.StatusOK || string(body) != `{"status":"live"}` {
+		t.Errorf("live before ready: %d %s", code, body)
+	}
+	for _, path := range []string{"/health/ready", "/health"} {
+		code, hdr, body := get(path)
+		var p problemDoc
+		_ = json.Unmarshal(body, &p)
+		if code != http.StatusServiceUnavailable || p.Type != problem.TypeBase+problem.Overloaded || hdr.Get("Retry-After") == "" {
+			t.Errorf("%s before ready: %d %s", path, code, body)
+		}
+	}
+	h.srv.SetReady(true)
+	for _, path := range []string{"/health/ready", "/health"} {
+		if code, hdr, body := get(path); code != http.StatusOK || string(body) != `{"status":"ready"}` || hdr.Get("Cache-Control") != "no-store" {
+			t.Errorf("%s when ready: %d %s", path, code, body)
+		}
+	}
+	if code, _, _ := get("/health/live"); code != http.StatusOK {
+		t.Errorf("live when ready: %d", code)
+	}
+}
+
+func TestUnknownRouteIsProblem(t *testing.T) {
+	h := newHarness(t, config{})
+	tests := []struct {
+		method, path string
+		status       int
+	}{
+		{http.MethodGet, "/nope", http.StatusNotFound},
+		{http.MethodPost, "/api/chat/" + canary, http.StatusNotFound},
+		{http.MethodGet, "/api/chat", http.StatusMethodNotAllowed},
+	}
+	for _, tc := range tests {
+		req, _ := http.NewRequest(tc.method, h.url(tc.path), nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		var p problemDoc
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("%s %s: not a problem: %s", tc.method, tc.path, body)
+		}
+		if resp.StatusCode != tc.status || p.Status != tc.status || resp.Header.Get("Content-Type") != problem.ContentType {
+			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
+		}
+		if bytes.Contains(body, []byte(canary)) {
+			t.Errorf("%s %s: body echoes the path", tc.method, tc.path)
+		}
+	}
+}
