@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"math"
+	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -391,5 +393,57 @@ func TestInvalidConfig(t *testing.T) {
 	e := newEngine(t, Config{ContextPerSlot: 100000})
 	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
 		t.Errorf("defaults = %+v", got)
+	}
+}
+
+func TestTokenPrompt(t *testing.T) {
+	e := newEngine(t, Config{Slots: 1, ContextPerSlot: 64})
+	toks := make([]Token, 16)
+	n, err := stories(t).Tokenize([]byte(onceUpon), toks, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _, res, err := collect(t, e, &Request{Tokens: toks[:n], MaxTokens: 40})
+	if err != nil || text != onceGreedy || res.PromptTokens != 5 {
+		t.Fatalf("token prompt: %q %+v %v", text, res, err)
+	}
+	if _, _, _, err := collect(t, e, &Request{Tokens: []Token{1, 512}}); !errors.Is(err, ErrInvalidRequest) || !errors.Is(err, ErrInvalidToken) {
+		t.Errorf("invalid id: err = %v, want ErrInvalidRequest wrapping ErrInvalidToken", err)
+	}
+	if _, _, _, err := collect(t, e, &Request{Tokens: make([]Token, 65)}); !errors.Is(err, ErrContextOverflow) {
+		t.Errorf("65 tokens in 64: err = %v, want ErrContextOverflow", err)
+	}
+	// SyntheticPrompt: BOS then text tokens, deterministic per seed.
+	p := SyntheticPrompt(stories(t), 32, 3)
+	if len(p) != 32 || p[0] != 1 || !slices.Equal(p, SyntheticPrompt(stories(t), 32, 3)) || slices.Equal(p, SyntheticPrompt(stories(t), 32, 4)) {
+		t.Errorf("SyntheticPrompt = %v", p)
+	}
+	for _, tok := range p[1:] {
+		if stories(t).IsControl(tok) || stories(t).IsEOG(tok) {
+			t.Errorf("synthetic prompt holds control token %d", tok)
+		}
+	}
+}
+
+// The per-token path (sample, render, stop/UTF-8 scan, sink) does not
+// allocate: 180 more tokens cost (almost) no more heap allocations.
+func TestNoAllocationPerToken(t *testing.T) {
+	e := newEngine(t, Config{Slots: 1, ContextPerSlot: 256})
+	sink := func([]byte) error { return nil }
+	stop := [][]byte{[]byte("zzz"), []byte("qq")}
+	mallocs := func(n int) uint64 {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := e.Generate(context.Background(), &Request{Prompt: []byte(onceUpon), MaxTokens: n, Stop: stop}, sink); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		return after.Mallocs - before.Mallocs
+	}
+	mallocs(20) // warm up
+	short, long := mallocs(20), mallocs(200)
+	t.Logf("allocations: 20 tokens %d, 200 tokens %d", short, long)
+	if long > short+20 {
+		t.Errorf("200 tokens: %d allocations, 20 tokens: %d; want no per-token allocation", long, short)
 	}
 }

@@ -60,6 +60,8 @@ const (
 	FinishError                             // decode failure
 )
 
+var _ fmt.Stringer = FinishReason(0)
+
 // String returns the OpenAI-style name of the reason.
 func (f FinishReason) String() string {
 	switch f {

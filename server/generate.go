@@ -78,9 +78,19 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 	}()
 	tick := time.NewTicker(keepAliveEvery)
 	defer tick.Stop()
+	// With a coalescing window (protocol section 7) text leaves at a fixed
+	// cadence instead of per token, hiding token timing; wake is ignored.
+	wake, cadence := pending.wake, (<-chan time.Time)(nil)
+	if s.opts.Coalesce > 0 {
+		c := time.NewTicker(s.opts.Coalesce)
+		defer c.Stop()
+		wake, cadence = nil, c.C
+	}
 	for {
 		select {
-		case <-pending.wake:
+		case <-wake:
+			sw.delta(pending.take())
+		case <-cadence:
 			sw.delta(pending.take())
 		case <-tick.C:
 			sw.writeEvent(keepAlive)
@@ -182,6 +192,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	}
 	m.PromptTokens.Add(float64(g.res.PromptTokens))
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
+	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
 	s.log.Info("chat",
 		"rid", hashedID(st.hdr.RID[:]),
 		"finish", finalChunk(g).Reason,

@@ -54,6 +54,9 @@ type KeyStore interface {
 
 var _ KeyStore = (*keys.Store)(nil)
 
+// maxTokenAccounts bounds the per-device token accounts.
+const maxTokenAccounts = 100_000
+
 // PoW modes (POW_MODE).
 const (
 	PoWOff    = "off"
@@ -70,8 +73,9 @@ type Options struct {
 	DefaultMaxTokens    int
 	DefaultSampling     llama.Sampling
 	RequestLimits       crypto.Limits
-	StreamBufferBytes   int // locked text waiting for a slow client, per stream
-	SealerScratchBytes  int // the stream sealer's locked scratch (admission estimate)
+	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
+	SealerScratchBytes  int           // the stream sealer's locked scratch (admission estimate)
+	Coalesce            time.Duration // 0: a chunk per token; else a chunk per window
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool
@@ -112,6 +116,7 @@ type Server struct {
 	log           *slog.Logger
 	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
+	accounts      *tokenAccounts
 	ready         atomic.Bool
 	echo          *echo.Echo
 }
@@ -136,6 +141,10 @@ func New(opts Options, d Deps) (*Server, error) {
 		engine: d.Engine, keys: d.Keys, replay: d.Replay, devices: d.Devices, pow: d.PoW,
 		ipLimiter: d.IPLimiter, deviceLimiter: d.DeviceLimiter, streams: d.Streams,
 		budget: d.Budget, metrics: d.Metrics, log: d.Log, clientIP: d.ClientIP, rand: d.Rand,
+	}
+	s.accounts = newTokenAccounts(maxTokenAccounts)
+	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.echo = s.routes()
 	return s, nil

@@ -26,6 +26,7 @@ import (
 	"github.com/sottolabs/sotto/server/config"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/ratelimit"
+	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
 // Bounds on the in-memory limiter tables: past them new keys are refused
@@ -107,6 +108,7 @@ type node struct {
 	engine    *llama.Engine
 	metrics   *metrics.Metrics
 	front     *frontHandler
+	certs     *tlsreload.CertReloader // nil without TLS
 }
 
 // newNode loads what the server needs before it can listen: the locked

@@ -108,6 +108,7 @@ func (n *node) startPublic(ctx context.Context, srv *http.Server, ln net.Listene
 		ln.Close()
 		return fmt.Errorf("serve: %w", err)
 	}
+	n.certs = certs
 	go certs.Run(ctx, certCheckInterval)
 	srv.TLSConfig = certs.TLSConfig()
 	go func() { errc <- serveErr(srv.ServeTLS(ln, "", "")) }()
@@ -131,9 +132,9 @@ func (n *node) startMetrics(errc chan<- error) *http.Server {
 	return srv
 }
 
-// reloadOnHUP reloads keys and the device allow-list on SIGHUP (rotation
-// without restart). Certificates reload by themselves when their files
-// change.
+// reloadOnHUP reloads keys, the device allow-list and the certificate on
+// SIGHUP (rotation without restart). Certificates also reload by themselves
+// when their files change.
 func (n *node) reloadOnHUP(ctx context.Context) {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
@@ -145,6 +146,11 @@ func (n *node) reloadOnHUP(ctx context.Context) {
 		case <-hup:
 			if err := n.keys.Reload(); err != nil {
 				n.log.Error("key reload failed", "err", err)
+			}
+			if n.certs != nil {
+				if err := n.certs.Reload(); err != nil {
+					n.log.Error("certificate reload failed", "err", err)
+				}
 			}
 			if n.allowList != nil {
 				if err := n.allowList.Reload(); err != nil {
