@@ -391,7 +391,7 @@ func TestInvalidConfig(t *testing.T) {
 		}
 	}
 	e := newEngine(t, Config{ContextPerSlot: 100000})
-	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
+	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.PromptChunk != 128 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
 		t.Errorf("defaults = %+v", got)
 	}
 }
