@@ -32,7 +32,7 @@ type batch struct {
 func newBatch(budget *locked.Budget, capacity int, maxPos, maxSeq int32) (*batch, error) {
 	const ptr = int(unsafe.Sizeof(uintptr(0)))
 	size := capacity * (ptr + 4*4 + 1)
-	buf, err := budget.Alloc(size)
+	buf, err := allocAligned(budget, size)
 	if err != nil {
 		return nil, err
 	}

@@ -17,7 +17,7 @@ type Config struct {
 	// BatchSize is the most tokens one decode step processes (default 512).
 	BatchSize int
 	// PromptChunk is the most prompt tokens one step takes (default
-	// min(128, BatchSize); at most BatchSize). Small chunks let queued
+	// min(64, BatchSize); at most BatchSize). Small chunks let queued
 	// prompts finish one after another (lower median time to first token)
 	// and bound how long a long prompt delays the other streams' next
 	// token; on CPU, prefill costs about the same per token from ~32
@@ -36,7 +36,7 @@ type Config struct {
 	Budget *locked.Budget
 }
 
-const defaultPromptChunk = 128
+const defaultPromptChunk = 64
 
 // Limits of Config fields; larger values are configuration mistakes.
 const (

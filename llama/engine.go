@@ -172,7 +172,8 @@ func (e *Engine) Stats() Stats {
 }
 
 // Close stops the scheduler: running and queued requests end with
-// ErrClosed (FinishCancelled), then the context is freed. Idempotent.
+// ErrClosed (FinishCancelled), then the context is freed. Idempotent. It
+// waits for the step in progress, so it must not be called from a Sink.
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		e.qmu.Lock()
@@ -191,8 +192,8 @@ func (e *Engine) Close() error {
 // Finish = FinishCancelled and the counts so far), the sink's error, or
 // ErrDecode.
 func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result, error) {
-	if sink == nil {
-		return Result{}, fmt.Errorf("%w: nil sink", ErrInvalidRequest)
+	if sink == nil || ctx == nil {
+		return Result{}, fmt.Errorf("%w: nil sink or context", ErrInvalidRequest)
 	}
 	if err := req.validate(e.m, &e.cfg); err != nil {
 		return Result{}, err
@@ -284,7 +285,7 @@ func (e *Engine) pop() *job {
 // prepare tokenizes the prompt into a locked buffer from the budget and
 // fixes MaxTokens.
 func (e *Engine) prepare(ctx context.Context, req *Request, sink Sink) (*job, error) {
-	tokBuf, err := e.cfg.Budget.Alloc(4 * e.cfg.ContextPerSlot)
+	tokBuf, err := allocAligned(e.cfg.Budget, 4*e.cfg.ContextPerSlot)
 	if err != nil {
 		return nil, overloaded(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/internal/testenv"
 )
 
 func TestGreedyDeterministic(t *testing.T) {
@@ -391,7 +392,7 @@ func TestInvalidConfig(t *testing.T) {
 		}
 	}
 	e := newEngine(t, Config{ContextPerSlot: 100000})
-	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.PromptChunk != 128 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
+	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.PromptChunk != 64 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
 		t.Errorf("defaults = %+v", got)
 	}
 }
@@ -445,5 +446,29 @@ func TestNoAllocationPerToken(t *testing.T) {
 	t.Logf("allocations: 20 tokens %d, 200 tokens %d", short, long)
 	if long > short+20 {
 		t.Errorf("200 tokens: %d allocations, 20 tokens: %d; want no per-token allocation", long, short)
+	}
+}
+
+// A second architecture shape: llama-2-tiny-random (F16, 32k vocabulary,
+// random weights) runs, repeats itself exactly, and streams valid UTF-8.
+func TestRandomWeightsModel(t *testing.T) {
+	m, err := LoadModel(testenv.Model(t, "llama-2-tiny-random.gguf"), ModelParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	e, err := NewEngine(m, Config{Slots: 2, ContextPerSlot: 128, Threads: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	req := &Request{Messages: []Message{{RoleUser, []byte("Hello")}}, MaxTokens: 24}
+	a, _, ra, errA := collect(t, e, req)
+	b, _, rb, errB := collect(t, e, req)
+	if errA != nil || errB != nil || a != b || ra != rb || ra.PromptTokens != 2 {
+		t.Fatalf("runs differ or failed: %q %+v %v / %q %+v %v", a, ra, errA, b, rb, errB)
+	}
+	if ra.Finish == FinishLength && ra.CompletionTokens != 24 {
+		t.Fatalf("result %+v", ra)
 	}
 }

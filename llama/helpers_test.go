@@ -2,12 +2,21 @@ package llama
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"sync"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/sottolabs/sotto/internal/testenv"
 )
+
+// TestMain keeps llama.cpp's load-time warnings (stories260K's GGUF lacks
+// some optional keys) out of test and benchmark output.
+func TestMain(m *testing.M) {
+	SetLogLevel(slog.LevelError)
+	os.Exit(m.Run())
+}
 
 // Shared across tests: loading is cheap but engines take threads.
 var (

@@ -76,7 +76,7 @@ func (m *Model) applyTemplate(msgs []Message, addAssistant bool, dst []byte, bud
 	if scratchLen > math.MaxInt32 || len(dst) > math.MaxInt32 {
 		return 0, fmt.Errorf("%w: conversation too large", ErrInvalidMessage)
 	}
-	scratch, err := budget.Alloc(max(scratchLen, 1))
+	scratch, err := allocAligned(budget, scratchLen)
 	if err != nil {
 		return 0, err
 	}

@@ -13,9 +13,11 @@ import (
 
 // TokensIn reinterprets b (for example a locked buffer's bytes) as a token
 // slice of len(b)/4 elements, so token ids of a prompt can live in locked
-// memory. b must be 4-byte aligned (memguard buffers are page-aligned).
+// memory. It returns nil when b is shorter than a token or not 4-byte
+// aligned. (memguard puts a buffer's data flush against the following
+// guard page: a locked buffer whose size is a multiple of 4 is aligned.)
 func TokensIn(b []byte) []Token {
-	if len(b) < 4 {
+	if len(b) < 4 || uintptr(unsafe.Pointer(&b[0]))%4 != 0 {
 		return nil
 	}
 	return unsafe.Slice((*Token)(unsafe.Pointer(&b[0])), len(b)/4)

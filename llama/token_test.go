@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"unsafe"
 
 	"github.com/sottolabs/sotto/internal/testenv"
 )
@@ -76,7 +77,8 @@ func TestTokenizeErrors(t *testing.T) {
 }
 
 func TestTokensIn(t *testing.T) {
-	b := make([]byte, 10)
+	backing := make([]Token, 4) // 4-byte aligned bytes
+	b := unsafe.Slice((*byte)(unsafe.Pointer(&backing[0])), 16)[:10]
 	ts := TokensIn(b)
 	if len(ts) != 2 {
 		t.Fatalf("len = %d, want 2", len(ts))
@@ -87,5 +89,8 @@ func TestTokensIn(t *testing.T) {
 	}
 	if TokensIn(b[:3]) != nil {
 		t.Fatal("TokensIn of 3 bytes is not nil")
+	}
+	if TokensIn(b[1:]) != nil {
+		t.Fatal("TokensIn of a misaligned slice is not nil")
 	}
 }

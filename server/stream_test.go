@@ -184,3 +184,36 @@ func TestConcurrentStreams(t *testing.T) {
 		t.Errorf("locked bytes in use %d, %d before the streams", in, lockedBefore)
 	}
 }
+
+// TestQueuedRequestsAllServed: requests that wait in the engine queue
+// behind a busy slot are all served once it frees, more of them than
+// there are slots included.
+func TestQueuedRequestsAllServed(t *testing.T) {
+	const n = 3
+	h := newHarness(t, config{slots: 1, queueDepth: 4})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	h.expected(prompt(0), 4)
+	st := stall(t, h.engine)
+	results := make(chan *result, n)
+	for range n {
+		s := c.seal(chatJSON(prompt(0), 4))
+		resp := h.post(c.http, bytes.NewReader(s.body), int64(len(s.body)), s.header)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("status %d", resp.StatusCode)
+		}
+		go func() {
+			defer resp.Body.Close()
+			results <- h.read(resp, s.sc)
+		}()
+	}
+	waitFor(t, "the requests to queue", 10*time.Second, func() bool { return h.engine.Stats().Queued == n })
+	st.free()
+	for i := range n {
+		select {
+		case r := <-results:
+			h.wantReply(t, r, prompt(0), 4)
+		case <-time.After(30 * time.Second):
+			t.Fatalf("%d of %d queued requests never served; engine %+v", n-i, n, h.engine.Stats())
+		}
+	}
+}

@@ -62,7 +62,7 @@ func init() {
 	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "CPU threads for ggml")
 	f.IntVar(&o.requests, "requests", 0, "total requests (0 = --parallel)")
 	f.IntVar(&o.batch, "batch", 512, "tokens per decode step")
-	f.IntVar(&o.chunk, "prompt-chunk", 0, "most prompt tokens per step (0 = engine default, min(128, --batch))")
+	f.IntVar(&o.chunk, "prompt-chunk", 0, "most prompt tokens per step (0 = engine default, min(64, --batch))")
 	f.IntVar(&o.seed, "seed", 1, "seed of the synthetic prompts")
 	_ = benchEngineCmd.MarkFlagRequired("model")
 	benchCmd.AddCommand(benchEngineCmd)
