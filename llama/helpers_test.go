@@ -75,10 +75,11 @@ func collect(t testing.TB, e *Engine, req *Request) (string, []string, Result, e
 // results compare exactly.
 func untimed(t testing.TB, res Result) Result {
 	t.Helper()
-	if res.FirstToken < 0 || res.FirstToken > res.Total || (res.CompletionTokens > 0 && res.FirstToken == 0) {
-		t.Errorf("inconsistent durations: first %v total %v (%d tokens)", res.FirstToken, res.Total, res.CompletionTokens)
+	if res.FirstToken < 0 || res.FirstToken > res.Total || (res.CompletionTokens > 0 && res.FirstToken == 0) ||
+		res.QueueWait < 0 || res.QueueWait > res.Total || (res.FirstToken > 0 && res.QueueWait > res.FirstToken) {
+		t.Errorf("inconsistent durations: queue %v first %v total %v (%d tokens)", res.QueueWait, res.FirstToken, res.Total, res.CompletionTokens)
 	}
-	res.FirstToken, res.Total = 0, 0
+	res.FirstToken, res.Total, res.QueueWait = 0, 0, 0
 	return res
 }
 

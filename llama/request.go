@@ -86,6 +86,8 @@ type Result struct {
 	PromptTokens, CompletionTokens int
 	Finish                         FinishReason
 	FirstToken, Total              time.Duration
+	// QueueWait is how long the request waited for a free slot.
+	QueueWait time.Duration
 }
 
 // validate checks everything that does not need the tokenized prompt.

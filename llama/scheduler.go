@@ -57,6 +57,7 @@ func (e *Engine) admitQueued() {
 			}
 			// Defensive: a slot's sequence is always empty when idle.
 			C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+			j.admitted = time.Now()
 			s.begin(j)
 			e.order = append(e.order, i)
 			e.busy.Add(1)
@@ -205,6 +206,11 @@ func (e *Engine) complete(j *job, res Result, err error) {
 	res.Total = time.Since(j.start)
 	if !j.first.IsZero() {
 		res.FirstToken = j.first.Sub(j.start)
+	}
+	if !j.admitted.IsZero() {
+		res.QueueWait = j.admitted.Sub(j.start)
+	} else {
+		res.QueueWait = res.Total // never left the queue
 	}
 	j.res, j.err = res, err
 	close(j.done)

@@ -26,6 +26,7 @@ type job struct {
 	prompt    []Token        // view into tokBuf
 	maxTokens int
 	start     time.Time // Generate call
+	admitted  time.Time // moved from the queue into a slot
 	first     time.Time // first sampled token
 	res       Result
 	err       error

@@ -187,6 +187,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	end := s.now()
 	m := s.metrics
 	m.RequestDuration.Observe(end.Sub(st.arrived).Seconds())
+	m.QueueWait.Observe(g.res.QueueWait.Seconds())
 	if !pending.first.IsZero() {
 		m.TimeToFirstToken.Observe(pending.first.Sub(st.arrived).Seconds())
 	}
