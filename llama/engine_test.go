@@ -291,6 +291,27 @@ func TestQueueFullAndQueuedCancel(t *testing.T) {
 	}
 }
 
+// TestQueueDrains: jobs queued behind a busy slot all run once it frees,
+// although the scheduler's wake channel carries one signal for them all.
+func TestQueueDrains(t *testing.T) {
+	e := newEngine(t, Config{Slots: 1, QueueDepth: 3})
+	release := make(chan struct{})
+	req := &Request{Prompt: []byte(onceUpon), MaxTokens: 5}
+	results := make(chan Result, 4)
+	go func() { r, _ := e.Generate(context.Background(), req, blockFirst(release)); results <- r }()
+	waitFor(t, func() bool { return e.Stats().BusySlots == 1 })
+	for range 3 {
+		go func() { r, _ := e.Generate(context.Background(), req, func([]byte) error { return nil }); results <- r }()
+	}
+	waitFor(t, func() bool { return e.Stats().Queued == 3 })
+	close(release)
+	for range 4 {
+		if r := untimed(t, <-results); r != (Result{PromptTokens: 5, CompletionTokens: 5, Finish: FinishLength}) {
+			t.Fatalf("result = %+v", r)
+		}
+	}
+}
+
 func TestCloseFailsPending(t *testing.T) {
 	e := newEngine(t, Config{Slots: 1, QueueDepth: 2})
 	release := make(chan struct{})

@@ -16,7 +16,10 @@ import (
 func (e *Engine) run() {
 	defer close(e.stopped)
 	for {
-		if len(e.order) == 0 {
+		// Sleep only when there is nothing to run and nothing queued: the
+		// wake channel holds one signal however many jobs were queued, so
+		// jobs still waiting after a slot frees must not wait for it.
+		if len(e.order) == 0 && e.queued.Load() == 0 {
 			select {
 			case <-e.wake:
 			case <-e.quit:

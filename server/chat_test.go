@@ -2,9 +2,11 @@ package server_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +51,16 @@ func TestChatGreedyMatchesEngine(t *testing.T) {
 	// above means something.
 	if e := h.expected(prompt(0), 24); len(e.text) < 20 || e.res.CompletionTokens != 24 {
 		t.Errorf("greedy reference too short: %q %+v", e.text, e.res)
+	}
+}
+
+// TestChatCoalesced: with a coalescing window (protocol section 7) the
+// stream carries exactly the same text and final chunk.
+func TestChatCoalesced(t *testing.T) {
+	h := newHarness(t, config{coalesce: 20 * time.Millisecond})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	for i := range 3 {
+		h.wantReply(t, c.chat(prompt(i), 64), prompt(i), 64)
 	}
 }
 
@@ -160,11 +172,49 @@ func TestUnknownRouteIsProblem(t *testing.T) {
 		if err := json.Unmarshal(body, &p); err != nil {
 			t.Errorf("%s %s: not a problem: %s", tc.method, tc.path, body)
 		}
-		if resp.StatusCode != tc.status || p.Status != tc.status || resp.Header.Get("Content-Type") != problem.ContentType {
+		if resp.StatusCode != tc.status || p.Status != tc.status || p.Type != "about:blank" || resp.Header.Get("Content-Type") != problem.ContentType {
 			t.Errorf("%s %s: %d %s", tc.method, tc.path, resp.StatusCode, body)
 		}
 		if bytes.Contains(body, []byte(canary)) {
 			t.Errorf("%s %s: body echoes the path", tc.method, tc.path)
 		}
+	}
+}
+
+// TestChunkPadding: every sealed chunk's plaintext is padded to the pad
+// quantum (protocol section 7), so its size reveals only its bucket; the
+// whole stream held in memory opens to the engine's text.
+func TestChunkPadding(t *testing.T) {
+	h := newHarness(t, config{})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	s := c.seal(chatJSON(prompt(0), 40))
+	resp := h.post(c.http, bytes.NewReader(s.body), int64(len(s.body)), s.header)
+	defer resp.Body.Close()
+	sse, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("status %d: %v", resp.StatusCode, err)
+	}
+	text, final, err := crypto.OpenStream(s.sc, sse)
+	want := h.expected(prompt(0), 40)
+	if err != nil || string(text) != want.text || final.CompletionTokens != 40 {
+		t.Fatalf("stream: %q %+v %v, want %q", text, final, err, want.text)
+	}
+	chunks := 0
+	for _, event := range strings.Split(strings.ReplaceAll(string(sse), "\r\n", "\n"), "\n\n") {
+		if strings.Contains(event, "event: nonce") || !strings.Contains(event, "data: ") {
+			continue
+		}
+		data := event[strings.Index(event, "data: ")+len("data: "):]
+		ct, err := base64.RawURLEncoding.DecodeString(strings.TrimSpace(data))
+		if err != nil {
+			t.Fatalf("chunk %d: %v", chunks, err)
+		}
+		if pt := len(ct) - crypto.Nt; pt <= 0 || pt%crypto.DefaultPadQuantum != 0 {
+			t.Errorf("chunk %d: %d plaintext bytes, not a multiple of %d", chunks, pt, crypto.DefaultPadQuantum)
+		}
+		chunks++
+	}
+	if chunks < 2 {
+		t.Errorf("%d chunks: want deltas and a final chunk", chunks)
 	}
 }

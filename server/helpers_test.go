@@ -73,6 +73,8 @@ type config struct {
 	devPerMinute      int
 	devBurst          int
 	streamsPerDevice  int
+	replayCapacity    int
+	coalesce          time.Duration
 	devices           int
 	powMode           string
 	powBits           int
@@ -124,7 +126,6 @@ func newHarness(t testing.TB, cfg config) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.Close() })
 	h.engine = e
 
 	h.keyDir = filepath.Join(t.TempDir(), "keys")
@@ -177,13 +178,14 @@ func newHarness(t testing.TB, cfg config) *harness {
 		RequestLimits:       crypto.Limits{MaxTokens: 256},
 		StreamBufferBytes:   64 << 10,
 		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
+		Coalesce:            cfg.coalesce,
 		PoWMode:             cfg.powMode,
 		PoWAutoThreshold:    0.8,
 		MetricsOnMainListen: true,
 	}, server.Deps{
 		Engine:        e,
 		Keys:          h.store,
-		Replay:        replay.NewMemory(100_000),
+		Replay:        replay.NewMemory(cfg.replayCapacity),
 		Devices:       allow,
 		PoW:           issuer,
 		IPLimiter:     ratelimit.NewMemory(cfg.ipPerMinute, cfg.ipBurst, 10_000),
@@ -205,6 +207,9 @@ func newHarness(t testing.TB, cfg config) *harness {
 	}
 	h.ts = httptest.NewServer(handler)
 	t.Cleanup(h.ts.Close)
+	// Before ts.Close, which waits for every handler: closing the engine
+	// ends any generation a failed test left waiting.
+	t.Cleanup(func() { e.Close() })
 	// Registered last, so it runs first: every test's log is scanned.
 	t.Cleanup(h.checkLogPrivacy)
 	return h
@@ -223,6 +228,7 @@ func withDefaults(c config) config {
 	def(&c.devBurst, 1000)
 	def(&c.streamsPerDevice, 8)
 	def(&c.devices, 1)
+	def(&c.replayCapacity, 100_000)
 	def(&c.powBits, 8)
 	if c.powMode == "" {
 		c.powMode = server.PoWOff

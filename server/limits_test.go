@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/pow"
@@ -141,7 +142,7 @@ func TestOverloadedQueueFull(t *testing.T) {
 		wantRetryAfter(t, r, 1, 1)
 	}
 	st.free()
-	waitFor(t, "the engine to go idle", 30e9, func() bool { return h.engine.Stats().BusySlots == 0 })
+	waitFor(t, "the engine to go idle", 30*time.Second, func() bool { return h.engine.Stats().BusySlots == 0 })
 	h.wantReply(t, c.chat(prompt(0), 8), prompt(0), 8)
 }
 
@@ -166,4 +167,41 @@ func TestOverloadedLockedBudget(t *testing.T) {
 	if b.Peak() > b.Limit() {
 		t.Errorf("peak %d over the limit %d", b.Peak(), b.Limit())
 	}
+}
+
+// TestOverloadedReplayRegisterFull: a full replay register refuses new
+// requests with 503 rather than evicting a live rid (protocol section 4,
+// step 10), and the refused request's rid is not registered.
+func TestOverloadedReplayRegisterFull(t *testing.T) {
+	h := newHarness(t, config{replayCapacity: 1})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	first := c.seal(chatJSON(prompt(0), 4))
+	h.wantReply(t, c.send(first), prompt(0), 4)
+	r := c.chat(prompt(1), 4)
+	wantProblem(t, r, 503, problem.Overloaded)
+	wantRetryAfter(t, r, 1, 1)
+	// The live entry was kept: the first request is still a replay.
+	wantProblem(t, c.send(first), 400, problem.Replay)
+}
+
+// TestProofOfWorkAuto: with POW_MODE=auto, work is asked for only while
+// the engine is busier than the threshold; a solved request then meets
+// admission as usual.
+func TestProofOfWorkAuto(t *testing.T) {
+	h := newHarness(t, config{powMode: server.PoWAuto, slots: 1, queueDepth: 0})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	h.wantReply(t, c.chat(prompt(0), 4), prompt(0), 4)
+	st := stall(t, h.engine) // 1 of 1 slots busy: over the 0.8 threshold
+	s := c.seal(chatJSON(prompt(0), 4))
+	r := c.send(s)
+	wantProblem(t, r, 429, problem.PoW)
+	answer, err := pow.Solve(r.prob.Challenge, sha256.Sum256(s.body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.header.Set("Sotto-PoW", answer)
+	wantProblem(t, c.send(s), 503, problem.Overloaded)
+	st.free()
+	waitFor(t, "the engine to go idle", 30*time.Second, func() bool { return h.engine.Stats().BusySlots == 0 })
+	h.wantReply(t, c.chat(prompt(1), 4), prompt(1), 4)
 }

@@ -82,7 +82,7 @@ func TestLockedBudgetUnprivileged(t *testing.T) {
 	limit := strconv.Itoa(memlockLimit)
 	cmd := exec.Command(prlimit, "--memlock="+limit+":"+limit, "--",
 		setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", "--inh-caps=-all",
-		bin, "-test.run=^TestLockedBudgetUnprivileged$", "-test.count=1", "-test.v", "-test.timeout=5m")
+		bin, "-test.run=^TestLockedBudgetUnprivileged$", "-test.count=1", "-test.v", "-test.timeout=2m")
 	cmd.Dir = tmp
 	cmd.Env = []string{
 		lockedChildEnv + "=1",
@@ -109,6 +109,9 @@ func TestLockedBudgetUnprivileged(t *testing.T) {
 // requests arrive, so each admitted one holds its locked buffers; the rest
 // must be refused with 503, and after the engine runs again the admitted
 // ones complete with the exact greedy text.
+//
+// The child process has its own harness, model and engine: nothing it
+// allocates escapes its budget, as in production.
 func lockedChild(t *testing.T) {
 	limit, err := locked.RaiseLimit()
 	if err != nil {
@@ -119,7 +122,9 @@ func lockedChild(t *testing.T) {
 	}
 	budget := locked.NewBudget(limit)
 	const n = 16
-	h := newHarness(t, config{slots: 1, queueDepth: 2 * n, budget: budget, devices: 1, streamsPerDevice: n})
+	// More slots than the budget admits requests: a queued request then
+	// never waits for another to finish (see TestQueuedRequestsAllServed).
+	h := newHarness(t, config{slots: 8, queueDepth: 2 * n, budget: budget, devices: 1, streamsPerDevice: n})
 	c := h.client(h.devices[0], crypto.SuiteX25519)
 	h.expected(prompt(0), 8)
 	st := stall(t, h.engine)

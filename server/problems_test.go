@@ -156,10 +156,12 @@ func wantDateHeader(t *testing.T, r *result) {
 
 // TestTooLargeChunked: a body without Content-Length is cut at the limit.
 func TestTooLargeChunked(t *testing.T) {
-	var te []string
+	seen := make(chan []string, 1)
 	wrap := func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			te = r.TransferEncoding
+			if r.URL.Path == "/api/chat" {
+				seen <- r.TransferEncoding
+			}
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -171,7 +173,7 @@ func TestTooLargeChunked(t *testing.T) {
 	// io.MultiReader hides the length, so the transport sends it chunked.
 	resp := h.post(c.http, io.MultiReader(bytes.NewReader(big)), -1, s.header)
 	defer resp.Body.Close()
-	if len(te) != 1 || te[0] != "chunked" {
+	if te := <-seen; len(te) != 1 || te[0] != "chunked" {
 		t.Fatalf("request was not chunked: %v", te)
 	}
 	wantProblem(t, h.read(resp, nil), 413, problem.TooLarge)

@@ -188,6 +188,12 @@ func TestConcurrentStreams(t *testing.T) {
 // TestQueuedRequestsAllServed: requests that wait in the engine queue
 // behind a busy slot are all served once it frees, more of them than
 // there are slots included.
+//
+// It fails at the time of writing: llama/scheduler.go run() sleeps on
+// e.wake (capacity 1, one signal for many enqueues) whenever no slot is
+// active, even with jobs still queued, so with Slots 1 and three queued
+// requests the last two wait until some later request arrives. The fix
+// belongs in llama/ (wait only when e.order and the queue are both empty).
 func TestQueuedRequestsAllServed(t *testing.T) {
 	const n = 3
 	h := newHarness(t, config{slots: 1, queueDepth: 4})
@@ -212,7 +218,7 @@ func TestQueuedRequestsAllServed(t *testing.T) {
 		select {
 		case r := <-results:
 			h.wantReply(t, r, prompt(0), 4)
-		case <-time.After(30 * time.Second):
+		case <-time.After(10 * time.Second):
 			t.Fatalf("%d of %d queued requests never served; engine %+v", n-i, n, h.engine.Stats())
 		}
 	}
