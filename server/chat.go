@@ -81,6 +81,11 @@ func (st *chatState) cleanup() {
 // refuse writes a problem and counts it.
 func (s *Server) refuse(w http.ResponseWriter, p *problem.Problem) {
 	s.metrics.ObserveRequest(p.Status, p.Name)
+	if p.Name == problem.Date {
+		// The client corrects its clock from this header: it must be the
+		// clock the window was checked against.
+		w.Header().Set("Date", s.now().UTC().Format(http.TimeFormat))
+	}
 	problem.Write(w, *p)
 }
 
