@@ -40,7 +40,7 @@ all: build
 
 build llama-cpu:
 	@test -n "$(OLLAMA_DIR)" || { echo "cannot find $(OLLAMA_MODULE) in the module cache (go mod download failed?)"; exit 1; }
-	$(GO) build -trimpath -o $(BIN) ./cmd/sotto
+	$(GO) build -o $(BIN) ./cmd/sotto
 
 run: build
 	./scripts/run.sh
