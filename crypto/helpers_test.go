@@ -29,16 +29,6 @@ func budget(t testing.TB) *locked.Budget {
 	return testBudget
 }
 
-// unhex decodes hex test data.
-func unhex(t testing.TB, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatalf("bad hex in test data: %v", err)
-	}
-	return b
-}
-
 // fixedReader yields b and then fails, for deterministic encapsulation.
 func fixedReader(b []byte) io.Reader { return bytes.NewReader(b) }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/cloudflare/circl/hpke"
+	"github.com/sottolabs/sotto/internal/testenv"
 )
 
 // stdKey returns Go's crypto/hpke private key for our seed.
@@ -137,43 +138,43 @@ func TestRFC9180(t *testing.T) {
 }
 
 func rfcCheck(t *testing.T, s Suite, v rfcVector) {
-	pk, err := PublicKey(s, unhex(t, v.SkRm))
-	if err != nil || !bytes.Equal(pk, unhex(t, v.PkRm)) {
+	pk, err := PublicKey(s, testenv.Unhex(t, v.SkRm))
+	if err != nil || !bytes.Equal(pk, testenv.Unhex(t, v.PkRm)) {
 		t.Fatalf("PublicKey(skRm) = %x, %v", pk, err)
 	}
-	sk, err := privateKey(s, unhex(t, v.SkRm))
+	sk, err := privateKey(s, testenv.Unhex(t, v.SkRm))
 	if err != nil {
 		t.Fatal(err)
 	}
 	pub, _ := publicKey(s, pk)
-	snd, _ := s.hpke().NewSender(pub, unhex(t, v.Info))
-	enc, sealer, err := snd.Setup(fixedReader(unhex(t, v.IkmE)))
-	if err != nil || !bytes.Equal(enc, unhex(t, v.Enc)) {
+	snd, _ := s.hpke().NewSender(pub, testenv.Unhex(t, v.Info))
+	enc, sealer, err := snd.Setup(fixedReader(testenv.Unhex(t, v.IkmE)))
+	if err != nil || !bytes.Equal(enc, testenv.Unhex(t, v.Enc)) {
 		t.Fatalf("enc = %x, %v", enc, err)
 	}
-	rcv, _ := s.hpke().NewReceiver(sk, unhex(t, v.Info))
+	rcv, _ := s.hpke().NewReceiver(sk, testenv.Unhex(t, v.Info))
 	opener, err := rcv.Setup(enc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for i, e := range v.Encryptions {
-		ct, err := sealer.Seal(unhex(t, e.PT), unhex(t, e.AAD))
-		if err != nil || !bytes.Equal(ct, unhex(t, e.CT)) {
+		ct, err := sealer.Seal(testenv.Unhex(t, e.PT), testenv.Unhex(t, e.AAD))
+		if err != nil || !bytes.Equal(ct, testenv.Unhex(t, e.CT)) {
 			t.Fatalf("encryption %d: ct differs (%v)", i, err)
 		}
-		pt, err := opener.Open(ct, unhex(t, e.AAD))
-		if err != nil || !bytes.Equal(pt, unhex(t, e.PT)) {
+		pt, err := opener.Open(ct, testenv.Unhex(t, e.AAD))
+		if err != nil || !bytes.Equal(pt, testenv.Unhex(t, e.PT)) {
 			t.Fatalf("encryption %d: open: %v", i, err)
 		}
 	}
 	for i, x := range v.Exports {
-		got := opener.Export(unhex(t, x.Context), x.L)
-		if !bytes.Equal(got, unhex(t, x.Value)) {
+		got := opener.Export(testenv.Unhex(t, x.Context), x.L)
+		if !bytes.Equal(got, testenv.Unhex(t, x.Value)) {
 			t.Fatalf("export %d = %x, want %s", i, got, x.Value)
 		}
 	}
 	ss, err := hpke.KEM(s.KEM).Scheme().Decapsulate(sk, enc)
-	if err != nil || !bytes.Equal(ss, unhex(t, v.SharedSecret)) {
+	if err != nil || !bytes.Equal(ss, testenv.Unhex(t, v.SharedSecret)) {
 		t.Fatalf("shared secret = %x, %v", ss, err)
 	}
 }

@@ -112,8 +112,8 @@ func (c *refCase) suite() Suite {
 }
 
 func (c *refCase) senderContext(t *testing.T) *SenderContext {
-	sc := &SenderContext{suite: c.suite(), enc: unhex(t, c.Enc)}
-	copy(sc.secret[:], unhex(t, c.Response.Secret))
+	sc := &SenderContext{suite: c.suite(), enc: testenv.Unhex(t, c.Enc)}
+	copy(sc.secret[:], testenv.Unhex(t, c.Response.Secret))
 	return sc
 }
 
@@ -147,27 +147,27 @@ func refSuite(t *testing.T, c *refCase) {
 	}
 	// The clamped X25519 serialization is the same key: same public key.
 	for _, sk := range []string{c.SkR, c.SkRSerialized} {
-		pk, err := PublicKey(s, unhex(t, sk))
-		if err != nil || !bytes.Equal(pk, unhex(t, c.PkR)) {
+		pk, err := PublicKey(s, testenv.Unhex(t, sk))
+		if err != nil || !bytes.Equal(pk, testenv.Unhex(t, c.PkR)) {
 			t.Fatalf("PublicKey(%s) = %x, %v; want pk_r", sk, pk, err)
 		}
 	}
 }
 
 func refOpen(t *testing.T, c *refCase) {
-	body := unhex(t, c.Body)
+	body := testenv.Unhex(t, c.Body)
 	h, err := ParseHeader(body)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(h.Raw[:], unhex(t, c.Hdr)) || h.KeyID != c.KeyID || h.TS != c.TS ||
-		!bytes.Equal(h.RID[:], unhex(t, c.RID)) || h.Suite != c.suite() {
+	if !bytes.Equal(h.Raw[:], testenv.Unhex(t, c.Hdr)) || h.KeyID != c.KeyID || h.TS != c.TS ||
+		!bytes.Equal(h.RID[:], testenv.Unhex(t, c.RID)) || h.Suite != c.suite() {
 		t.Fatalf("ParseHeader = %+v, want hdr %s", h, c.Hdr)
 	}
-	if got := requestInfo(h.Raw[:]); !bytes.Equal(got, unhex(t, c.Info)) {
+	if got := requestInfo(h.Raw[:]); !bytes.Equal(got, testenv.Unhex(t, c.Info)) {
 		t.Fatalf("info = %x, want %s", got, c.Info)
 	}
-	o, err := Open(h, body, unhex(t, c.SkR), budget(t))
+	o, err := Open(h, body, testenv.Unhex(t, c.SkR), budget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +175,13 @@ func refOpen(t *testing.T, c *refCase) {
 	if string(o.Plaintext()) != c.InnerJSON {
 		t.Fatalf("plaintext = %q, want %q", o.Plaintext(), c.InnerJSON)
 	}
-	if !bytes.Equal(o.buf.Bytes()[:o.pl], unhex(t, c.InnerPadded)) || o.pl != c.InnerPaddedLength {
+	if !bytes.Equal(o.buf.Bytes()[:o.pl], testenv.Unhex(t, c.InnerPadded)) || o.pl != c.InnerPaddedLength {
 		t.Fatal("padded plaintext differs")
 	}
-	if !bytes.Equal(o.exporterSecret(), unhex(t, c.Response.Secret)) {
+	if !bytes.Equal(o.exporterSecret(), testenv.Unhex(t, c.Response.Secret)) {
 		t.Fatalf("exporter secret = %x, want %s", o.exporterSecret(), c.Response.Secret)
 	}
-	if !bytes.Equal(o.Enc(), unhex(t, c.Enc)) {
+	if !bytes.Equal(o.Enc(), testenv.Unhex(t, c.Enc)) {
 		t.Fatal("enc differs")
 	}
 	req, err := ParseRequest(o.Plaintext(), Limits{})
@@ -199,15 +199,15 @@ func refSeal(t *testing.T, c *refCase) {
 		eph = c.Eseed
 	}
 	var rid [16]byte
-	copy(rid[:], unhex(t, c.RID))
-	body, sc, err := Seal(c.suite(), c.KeyID, unhex(t, c.PkR), []byte(c.InnerJSON), c.TS, rid, fixedReader(unhex(t, eph)))
+	copy(rid[:], testenv.Unhex(t, c.RID))
+	body, sc, err := Seal(c.suite(), c.KeyID, testenv.Unhex(t, c.PkR), []byte(c.InnerJSON), c.TS, rid, fixedReader(testenv.Unhex(t, eph)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(body, unhex(t, c.Body)) {
+	if !bytes.Equal(body, testenv.Unhex(t, c.Body)) {
 		t.Fatalf("body differs from the reference")
 	}
-	if !bytes.Equal(sc.Enc(), unhex(t, c.Enc)) || !bytes.Equal(sc.ExporterSecret(), unhex(t, c.Response.Secret)) {
+	if !bytes.Equal(sc.Enc(), testenv.Unhex(t, c.Enc)) || !bytes.Equal(sc.ExporterSecret(), testenv.Unhex(t, c.Response.Secret)) {
 		t.Fatal("sender context differs")
 	}
 }
@@ -216,12 +216,12 @@ func refSeal(t *testing.T, c *refCase) {
 // secret our KEM decapsulates, and checks every intermediate.
 func refKeySchedule(t *testing.T, c *refCase) {
 	s := c.suite()
-	sk, err := privateKey(s, unhex(t, c.SkR))
+	sk, err := privateKey(s, testenv.Unhex(t, c.SkR))
 	if err != nil {
 		t.Fatal(err)
 	}
-	ss, err := hpke.KEM(s.KEM).Scheme().Decapsulate(sk, unhex(t, c.Enc))
-	if err != nil || !bytes.Equal(ss, unhex(t, c.SharedSecret)) {
+	ss, err := hpke.KEM(s.KEM).Scheme().Decapsulate(sk, testenv.Unhex(t, c.Enc))
+	if err != nil || !bytes.Equal(ss, testenv.Unhex(t, c.SharedSecret)) {
 		t.Fatalf("shared secret = %x, %v; want %s", ss, err, c.SharedSecret)
 	}
 	ks := c.KeySchedule
@@ -231,14 +231,14 @@ func refKeySchedule(t *testing.T, c *refCase) {
 	suiteID = binary.BigEndian.AppendUint16(suiteID, uint16(s.AEAD))
 	check := func(name string, got []byte, want string) {
 		t.Helper()
-		if !bytes.Equal(got, unhex(t, want)) {
+		if !bytes.Equal(got, testenv.Unhex(t, want)) {
 			t.Fatalf("%s = %x, want %s", name, got, want)
 		}
 	}
 	check("suite_id", suiteID, ks.SuiteID)
 	pskIDHash := labeledExtract(t, suiteID, nil, "psk_id_hash", nil)
 	check("psk_id_hash", pskIDHash, ks.PskIDHash)
-	infoHash := labeledExtract(t, suiteID, nil, "info_hash", unhex(t, c.Info))
+	infoHash := labeledExtract(t, suiteID, nil, "info_hash", testenv.Unhex(t, c.Info))
 	check("info_hash", infoHash, ks.InfoHash)
 	ctx := append(append([]byte{0}, pskIDHash...), infoHash...)
 	check("key_schedule_context", ctx, ks.Context)
@@ -252,7 +252,7 @@ func refKeySchedule(t *testing.T, c *refCase) {
 	check("exporter_secret", exp, ks.ExporterSecret)
 	check("response secret", labeledExpand(t, suiteID, exp, "sec", []byte(labelResponse), Nh), c.Response.Secret)
 	aead, _ := chacha20poly1305.New(key)
-	pt, err := aead.Open(nil, baseNonce, unhex(t, c.CT), nil)
+	pt, err := aead.Open(nil, baseNonce, testenv.Unhex(t, c.CT), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -285,23 +285,23 @@ func labeledExpand(t *testing.T, suiteID, prk []byte, label string, info []byte,
 // given secret and response nonce.
 func refResponseChunks(t *testing.T, c *refCase) {
 	r := c.Response
-	salt := append(unhex(t, c.Enc), unhex(t, r.ResponseNonce)...)
-	if !bytes.Equal(salt, unhex(t, r.Salt)) {
+	salt := append(testenv.Unhex(t, c.Enc), testenv.Unhex(t, r.ResponseNonce)...)
+	if !bytes.Equal(salt, testenv.Unhex(t, r.Salt)) {
 		t.Fatal("salt differs")
 	}
-	prk, key, nonce, err := responseKeyMaterial(unhex(t, c.Enc), unhex(t, r.ResponseNonce), unhex(t, r.Secret))
-	if err != nil || !bytes.Equal(prk, unhex(t, r.Prk)) || !bytes.Equal(key, unhex(t, r.Key)) || !bytes.Equal(nonce, unhex(t, r.Nonce)) {
+	prk, key, nonce, err := responseKeyMaterial(testenv.Unhex(t, c.Enc), testenv.Unhex(t, r.ResponseNonce), testenv.Unhex(t, r.Secret))
+	if err != nil || !bytes.Equal(prk, testenv.Unhex(t, r.Prk)) || !bytes.Equal(key, testenv.Unhex(t, r.Key)) || !bytes.Equal(nonce, testenv.Unhex(t, r.Nonce)) {
 		t.Fatalf("response key schedule = %x %x %x, %v", prk, key, nonce, err)
 	}
-	o := &Opened{suite: c.suite(), enc: unhex(t, c.Enc)}
+	o := &Opened{suite: c.suite(), enc: testenv.Unhex(t, c.Enc)}
 	var err2 error
 	o.buf, err2 = budget(t).Alloc(Nh)
 	if err2 != nil {
 		t.Fatal(err2)
 	}
 	defer o.Destroy()
-	copy(o.buf.Bytes(), unhex(t, r.Secret))
-	ss, err := NewStreamSealer(o, fixedReader(unhex(t, r.ResponseNonce)), r.PadQuantum, budget(t))
+	copy(o.buf.Bytes(), testenv.Unhex(t, r.Secret))
+	ss, err := NewStreamSealer(o, fixedReader(testenv.Unhex(t, r.ResponseNonce)), r.PadQuantum, budget(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,7 +311,7 @@ func refResponseChunks(t *testing.T, c *refCase) {
 	copy(n[:], nonce)
 	aead, _ := chacha20poly1305.New(key)
 	for _, ch := range r.Chunks {
-		if got := chunkNonce(&n, ch.I); !bytes.Equal(got[:], unhex(t, ch.NonceI)) {
+		if got := chunkNonce(&n, ch.I); !bytes.Equal(got[:], testenv.Unhex(t, ch.NonceI)) {
 			t.Fatalf("nonce_%d = %x, want %s", ch.I, got, ch.NonceI)
 		}
 		if got := ChunkPaddedLen(len(ch.PlaintextJSON), r.PadQuantum); got != len(ch.PlaintextPadded)/2 ||
@@ -322,8 +322,8 @@ func refResponseChunks(t *testing.T, c *refCase) {
 		if ch.Final {
 			wantAAD = hexString(aadFinal)
 		}
-		pt, err := aead.Open(nil, unhex(t, ch.NonceI), unhex(t, ch.CT), unhex(t, ch.AAD))
-		if ch.AAD != wantAAD || err != nil || !bytes.Equal(pt, unhex(t, ch.PlaintextPadded)) {
+		pt, err := aead.Open(nil, testenv.Unhex(t, ch.NonceI), testenv.Unhex(t, ch.CT), testenv.Unhex(t, ch.AAD))
+		if ch.AAD != wantAAD || err != nil || !bytes.Equal(pt, testenv.Unhex(t, ch.PlaintextPadded)) {
 			t.Fatalf("chunk %d: ct does not open to plaintext_padded with aad %q: %v", ch.I, ch.AAD, err)
 		}
 		ev, err := sealRefChunk(t, ss, ch.Final, ch.PlaintextJSON)
@@ -422,12 +422,12 @@ func refNegativeRequests(t *testing.T, c *refCase) {
 		t.Fatalf("only %d negative requests", len(c.NegRequests))
 	}
 	for _, n := range c.NegRequests {
-		body := unhex(t, n.Body)
+		body := testenv.Unhex(t, n.Body)
 		h, err := ParseHeader(body)
 		if err != nil {
 			t.Fatalf("%s: ParseHeader: %v", n.Name, err)
 		}
-		o, err := Open(h, body, unhex(t, c.SkR), budget(t))
+		o, err := Open(h, body, testenv.Unhex(t, c.SkR), budget(t))
 		if err != ErrEnvelope || o != nil {
 			t.Errorf("%s: Open = %v, %v; want ErrEnvelope", n.Name, o, err)
 		}

@@ -366,7 +366,7 @@ func genNegRequests(t *testing.T, spec caseSpec, pk, body, seed []byte) []vecNeg
 }
 
 func genNegStreams(t *testing.T, r vecResponse, sc *SenderContext) []vecNegStream {
-	ev := []string{"event: nonce\ndata: " + b64(unhex(t, r.ResponseNonce)) + "\n\n"}
+	ev := []string{"event: nonce\ndata: " + b64(testenv.Unhex(t, r.ResponseNonce)) + "\n\n"}
 	for _, c := range r.Chunks {
 		ev = append(ev, c.SSEEvent)
 	}
@@ -407,9 +407,9 @@ func toBytes(ss []string) [][]byte {
 // compares the exporter secret: the vectors are not only self-consistent.
 func checkVectorWithStdlib(t *testing.T, c vecCase) {
 	s := Suite{KEM(c.Suite.KEM), KDF(c.Suite.KDF), AEAD(c.Suite.AEAD)}
-	sk := stdKey(t, s, unhex(t, c.SkR))
-	body := unhex(t, c.Body)
-	r, err := stdhpke.NewRecipient(unhex(t, c.Enc), sk, stdhpke.HKDFSHA256(), stdhpke.ChaCha20Poly1305(), unhex(t, c.Info))
+	sk := stdKey(t, s, testenv.Unhex(t, c.SkR))
+	body := testenv.Unhex(t, c.Body)
+	r, err := stdhpke.NewRecipient(testenv.Unhex(t, c.Enc), sk, stdhpke.HKDFSHA256(), stdhpke.ChaCha20Poly1305(), testenv.Unhex(t, c.Info))
 	if err != nil {
 		t.Fatal(err)
 	}

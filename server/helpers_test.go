@@ -94,7 +94,7 @@ type harness struct {
 	keyDir  string
 	budget  *locked.Budget
 	metrics *metrics.Metrics
-	logs    *syncBuffer
+	logs    *testenv.SyncBuffer
 	issuer  *pow.Issuer
 	srv     *server.Server
 	ts      *httptest.Server
@@ -110,7 +110,7 @@ type harness struct {
 func newHarness(t testing.TB, cfg config) *harness {
 	t.Helper()
 	cfg = withDefaults(cfg)
-	h := &harness{t: t, cfg: cfg, budget: cfg.budget, logs: &syncBuffer{}}
+	h := &harness{t: t, cfg: cfg, budget: cfg.budget, logs: &testenv.SyncBuffer{}}
 	if h.budget == nil {
 		h.budget = locked.NewBudget(locked.Unlimited)
 	}
@@ -312,24 +312,6 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	c.t = c.t.Add(d)
 	c.mu.Unlock()
-}
-
-// syncBuffer is the server log's destination.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // expected runs the engine directly, greedy, on one user message: the

@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,24 +20,6 @@ import (
 // stories260K, and `sotto chat` talking to it. testscript.Main (main_test.go)
 // put a `sotto` built from this package on $PATH.
 
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return bytes.Clone(b.buf.Bytes())
-}
-
 // e2eServer is a running `sotto serve` with its keys and an enrolled device.
 type e2eServer struct {
 	url       string
@@ -47,7 +28,7 @@ type e2eServer struct {
 	deviceKey string // path of the enrolled device key
 	devicePub string
 	cmd       *exec.Cmd
-	logs      *syncBuffer
+	logs      *testenv.SyncBuffer
 }
 
 // sotto runs a short sotto subcommand and returns its trimmed stdout.
@@ -81,7 +62,7 @@ func startServe(t *testing.T, env ...string) *e2eServer {
 	dir := t.TempDir()
 	keyDir := filepath.Join(dir, "keys")
 	allow := filepath.Join(dir, "allow-list")
-	s := &e2eServer{dir: dir, deviceKey: filepath.Join(dir, "device.key"), logs: &syncBuffer{}}
+	s := &e2eServer{dir: dir, deviceKey: filepath.Join(dir, "device.key"), logs: &testenv.SyncBuffer{}}
 	sotto(t, "keys", "init", "--dir", keyDir)
 	s.pin = sotto(t, "keys", "show", "--dir", keyDir, "--pin")
 	s.devicePub = sotto(t, "device", "init", "--out", s.deviceKey)

@@ -8,7 +8,6 @@ import (
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -51,15 +50,6 @@ func loadVectors(t *testing.T) []vector {
 	return v.DeviceSignatures
 }
 
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func flip(s string, i int) string {
 	b, _ := b64u.DecodeString(s)
 	b[(i+len(b))%len(b)] ^= 1
@@ -74,23 +64,23 @@ func TestVectors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if !bytes.Equal(k.Bytes(), unhex(t, v.PublicKey)) || k.String() != v.SottoDevice {
+			if !bytes.Equal(k.Bytes(), testenv.Unhex(t, v.PublicKey)) || k.String() != v.SottoDevice {
 				t.Fatalf("key %x / %s", k.Bytes(), k)
 			}
-			body := unhex(t, v.Body)
+			body := testenv.Unhex(t, v.Body)
 			var digest [32]byte
-			copy(digest[:], unhex(t, v.BodySHA256))
-			if !bytes.Equal(Message(digest), unhex(t, v.Message)) {
+			copy(digest[:], testenv.Unhex(t, v.BodySHA256))
+			if !bytes.Equal(Message(digest), testenv.Unhex(t, v.Message)) {
 				t.Fatalf("message %x", Message(digest))
 			}
-			if sig, _ := b64u.DecodeString(v.SottoSignature); !bytes.Equal(sig, unhex(t, v.Signature)) {
+			if sig, _ := b64u.DecodeString(v.SottoSignature); !bytes.Equal(sig, testenv.Unhex(t, v.Signature)) {
 				t.Fatal("sotto_signature does not encode signature")
 			}
 			if err := k.Verify(body, v.SottoSignature); err != nil {
 				t.Fatalf("Verify: %v", err)
 			}
 			if v.Alg == "ed25519" {
-				got, err := Sign(ed25519.NewKeyFromSeed(unhex(t, v.PrivateKey)), body)
+				got, err := Sign(ed25519.NewKeyFromSeed(testenv.Unhex(t, v.PrivateKey)), body)
 				if err != nil || got != v.SottoSignature {
 					t.Fatalf("Sign = %q, %v; want %q", got, err, v.SottoSignature)
 				}

@@ -3,7 +3,6 @@ package keyconfig
 import (
 	"bytes"
 	"crypto/ed25519"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -50,15 +49,6 @@ func loadVectors(t *testing.T) vectorKeyConfig {
 	return v.KeyConfig
 }
 
-func unhex(t *testing.T, s string) []byte {
-	t.Helper()
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func mustTime(t *testing.T, s string) time.Time {
 	t.Helper()
 	tm, err := ParseTime(s)
@@ -70,9 +60,9 @@ func mustTime(t *testing.T, s string) time.Time {
 
 func TestVectorDocument(t *testing.T) {
 	v := loadVectors(t)
-	priv := ed25519.NewKeyFromSeed(unhex(t, v.SigningSeed))
+	priv := ed25519.NewKeyFromSeed(testenv.Unhex(t, v.SigningSeed))
 	pub := priv.Public().(ed25519.PublicKey)
-	if !bytes.Equal(pub, unhex(t, v.SigningPublicKey)) {
+	if !bytes.Equal(pub, testenv.Unhex(t, v.SigningPublicKey)) {
 		t.Fatalf("public key %x, want %s", pub, v.SigningPublicKey)
 	}
 	if got := SigningKeyID(pub); got != v.SigningKeyID {
@@ -86,7 +76,7 @@ func TestVectorDocument(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(tbs, unhex(t, v.TBS)) {
+	if !bytes.Equal(tbs, testenv.Unhex(t, v.TBS)) {
 		t.Fatalf("tbs\n got %x\nwant %s", tbs, v.TBS)
 	}
 	if err := d.Verify(pub); err != nil {
@@ -97,7 +87,7 @@ func TestVectorDocument(t *testing.T) {
 	if err := Sign(&resigned, priv); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(resigned.Signature.Sig, unhex(t, v.Signature)) {
+	if !bytes.Equal(resigned.Signature.Sig, testenv.Unhex(t, v.Signature)) {
 		t.Fatalf("signature %x, want %s", resigned.Signature.Sig, v.Signature)
 	}
 	out, err := resigned.MarshalJSON()
@@ -136,7 +126,7 @@ var wantErr = map[string]error{
 
 func TestVectorClientChecks(t *testing.T) {
 	v := loadVectors(t)
-	pinned := ed25519.PublicKey(unhex(t, v.SigningPublicKey))
+	pinned := ed25519.PublicKey(testenv.Unhex(t, v.SigningPublicKey))
 	held, err := Parse(v.Document)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +179,7 @@ func signed(t *testing.T, d Document, issued time.Time, priv ed25519.PrivateKey)
 
 func TestAcceptFutureAndConflict(t *testing.T) {
 	v := loadVectors(t)
-	priv := ed25519.NewKeyFromSeed(unhex(t, v.SigningSeed))
+	priv := ed25519.NewKeyFromSeed(testenv.Unhex(t, v.SigningSeed))
 	pub := priv.Public().(ed25519.PublicKey)
 	held, err := Parse(v.Document)
 	if err != nil {

@@ -5,8 +5,11 @@
 package testenv
 
 import (
+	"bytes"
+	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 )
 
@@ -73,4 +76,43 @@ func requireFile(t testing.TB, path, envVar string) {
 		}
 		t.Skipf("testenv: %s missing (set %s)", path, envVar)
 	}
+}
+
+// Unhex decodes a hex string from a test vector, failing the test on bad
+// input.
+func Unhex(t testing.TB, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(s)
+	if err != nil {
+		t.Fatalf("testenv: bad hex in a test vector: %v", err)
+	}
+	return b
+}
+
+// SyncBuffer is an io.Writer safe for concurrent use, for collecting a
+// server's or a child process's output while the test reads it.
+type SyncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+// Write appends p.
+func (b *SyncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+// Bytes returns a copy of everything written so far.
+func (b *SyncBuffer) Bytes() []byte {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return bytes.Clone(b.buf.Bytes())
+}
+
+// String returns everything written so far.
+func (b *SyncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
