@@ -3,10 +3,13 @@ package main
 import (
 	"bufio"
 	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -37,6 +40,7 @@ const maxInputLine = crypto.MaxRequestPadded
 
 var chatOpts struct {
 	server, pin, pinFile, deviceKey, suite, state string
+	caFile                                        string
 	prompt, system                                string
 	maxTokens                                     int
 	temperature                                   float64
@@ -202,15 +206,42 @@ func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	httpClient, err := chatHTTPClient(chatOpts.caFile)
+	if err != nil {
+		priv.Destroy()
+		return nil, nil, err
+	}
 	c, err := client.New(client.Config{
 		BaseURL: chatOpts.server, SigningKey: pin, DeviceKey: ed25519.PrivateKey(priv.Bytes()),
-		Suite: suite, StatePath: chatStatePath(cmd, pin),
+		Suite: suite, StatePath: chatStatePath(cmd, pin), HTTPClient: httpClient,
 	})
 	if err != nil {
 		priv.Destroy()
 		return nil, nil, err
 	}
 	return c, priv.Destroy, nil
+}
+
+// chatHTTPClient returns nil (the SDK's default client, system roots) or,
+// with --ca-file, a client trusting only the certificates in that PEM file
+// (a private CA or a self-signed development certificate). HTTP/2 is
+// negotiated over TLS either way.
+func chatHTTPClient(caFile string) (*http.Client, error) {
+	if caFile == "" {
+		return nil, nil
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("chat: --ca-file: %w", err)
+	}
+	roots := x509.NewCertPool()
+	if !roots.AppendCertsFromPEM(pem) {
+		return nil, errors.New("chat: --ca-file holds no PEM certificate")
+	}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	tr.ForceAttemptHTTP2 = true
+	return &http.Client{Transport: tr}, nil
 }
 
 func setDefault(v *string, def string) {
@@ -308,6 +339,7 @@ func init() {
 	f.StringVar(&chatOpts.pin, "pin", "", "pinned signing public key, ed25519:<base64url> (sotto keys show --pin)")
 	f.StringVar(&chatOpts.pinFile, "pin-file", "", "file holding the pinned signing public key")
 	f.StringVar(&chatOpts.deviceKey, "device-key", "", "device key file (default $XDG_CONFIG_HOME/sotto/device.key; --dev: "+devDeviceKey+")")
+	f.StringVar(&chatOpts.caFile, "ca-file", "", "PEM certificates to trust for an https server (default: the system roots)")
 	f.StringVar(&chatOpts.suite, "suite", "x25519", "HPKE suite: x25519 or xwing")
 	f.StringVar(&chatOpts.state, "state", "", "file keeping the verified key configuration across runs (default: per signing key in $XDG_CONFIG_HOME/sotto, or dev/ with --dev)")
 	f.StringVarP(&chatOpts.prompt, "prompt", "p", "", "answer this one prompt and exit")

@@ -24,6 +24,8 @@ import (
 type e2eServer struct {
 	url       string
 	dir       string
+	caFile    string       // set for a TLS server
+	http      *http.Client // trusts caFile
 	pin       string // the signing key apps pin
 	deviceKey string // path of the enrolled device key
 	devicePub string
@@ -55,8 +57,16 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// startServe starts `sotto serve` on stories260K and waits until ready.
+// startServe starts `sotto serve` on stories260K (plain HTTP on loopback)
+// and waits until ready.
 func startServe(t *testing.T, env ...string) *e2eServer {
+	t.Helper()
+	return startServeWith(t, nil, env...)
+}
+
+// startServeWith starts `sotto serve`; with tlsFiles (cert, key, CA PEM
+// paths) it serves HTTPS.
+func startServeWith(t *testing.T, tlsFiles *[3]string, env ...string) *e2eServer {
 	t.Helper()
 	model := testenv.Model(t, "stories260K.gguf")
 	dir := t.TempDir()
@@ -69,7 +79,12 @@ func startServe(t *testing.T, env ...string) *e2eServer {
 	sotto(t, "device", "allow", s.devicePub, "--allow-list", allow)
 
 	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
-	s.url = "http://" + addr
+	s.url, s.http = "http://"+addr, http.DefaultClient
+	if tlsFiles != nil {
+		s.url, s.caFile = "https://"+addr, tlsFiles[2]
+		s.http = trustingClient(t, tlsFiles[2])
+		env = append(env, "SOTTO_TLS_CERT="+tlsFiles[0], "SOTTO_TLS_KEY="+tlsFiles[1])
+	}
 	s.cmd = exec.Command("sotto", "serve", "--env-file", "")
 	s.cmd.Env = append(os.Environ(),
 		"ENVIRONMENT=development", "SOTTO_MODEL="+model, "SOTTO_KEY_DIR="+keyDir,
@@ -99,7 +114,7 @@ func (s *e2eServer) waitReady(t *testing.T) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
-		resp, err := http.Get(s.url + "/health/ready")
+		resp, err := s.http.Get(s.url + "/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -117,6 +132,9 @@ func (s *e2eServer) chat(t *testing.T, prompt string, args ...string) string {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	all := append([]string{"chat", "--server", s.url, "--pin", s.pin, "--device-key", s.deviceKey, "-p", prompt}, args...)
+	if s.caFile != "" {
+		all = append(all, "--ca-file", s.caFile)
+	}
 	cmd := exec.CommandContext(ctx, "sotto", all...)
 	// The client keeps the held key config across runs: keep it in the test's
 	// directory, not the user's.
