@@ -26,8 +26,8 @@ type e2eServer struct {
 	dir       string
 	caFile    string       // set for a TLS server
 	http      *http.Client // trusts caFile
-	pin       string // the signing key apps pin
-	deviceKey string // path of the enrolled device key
+	pin       string       // the signing key apps pin
+	deviceKey string       // path of the enrolled device key
 	devicePub string
 	cmd       *exec.Cmd
 	logs      *testenv.SyncBuffer
