@@ -154,10 +154,6 @@ func newHarness(t testing.TB, cfg config) *harness {
 
 	h.metrics = metrics.New()
 	h.metrics.SetLockedBudget(h.budget)
-	h.metrics.SetEngineStats(func() metrics.EngineStats {
-		s := e.Stats()
-		return metrics.EngineStats{BusySlots: s.BusySlots, Slots: s.Slots, KVCellsUsed: s.KVUsedCells, KVCellsTotal: s.KVTotalCells}
-	})
 	issuer, err := pow.NewIssuer(bytes.Repeat([]byte{7}, 32), cfg.powBits, 2*time.Minute)
 	if err != nil {
 		t.Fatal(err)

@@ -142,6 +142,11 @@ func New(opts Options, d Deps) (*Server, error) {
 		ipLimiter: d.IPLimiter, deviceLimiter: d.DeviceLimiter, streams: d.Streams,
 		budget: d.Budget, metrics: d.Metrics, log: d.Log, clientIP: d.ClientIP, rand: d.Rand,
 	}
+	d.Metrics.SetEngineStats(func() metrics.EngineStats {
+		es := d.Engine.Stats()
+		return metrics.EngineStats{Queued: es.Queued, BusySlots: es.BusySlots, Slots: es.Slots,
+			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
+	})
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -167,10 +167,6 @@ func (n *node) loadEngine() error {
 		return fmt.Errorf("serve: %w", err)
 	}
 	n.engine = e
-	n.metrics.SetEngineStats(func() metrics.EngineStats {
-		s := e.Stats()
-		return metrics.EngineStats{BusySlots: s.BusySlots, Slots: s.Slots, KVCellsUsed: s.KVUsedCells, KVCellsTotal: s.KVTotalCells}
-	})
 	info := m.Info()
 	n.log.Info("model loaded", "arch", info.Arch, "params", info.Params, "slots", n.cfg.Slots, "ms", time.Since(start).Milliseconds())
 	return nil

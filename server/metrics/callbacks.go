@@ -9,6 +9,7 @@ import (
 
 // EngineStats is a snapshot of the inference engine's capacity.
 type EngineStats struct {
+	Queued       int // requests waiting for a slot
 	BusySlots    int
 	Slots        int
 	KVCellsUsed  int
@@ -23,7 +24,7 @@ type LockedBudget interface {
 }
 
 // SetEngineStats installs the callback read at every scrape for
-// busy_slots, slots, kv_cells_used and kv_cells_capacity. Until it is set,
+// queued_requests, busy_slots, slots, kv_cells_used and kv_cells_capacity. Until it is set,
 // those metrics are absent. f must be fast and safe for concurrent use.
 func (m *Metrics) SetEngineStats(f func() EngineStats) { m.engine.f.Store(&f) }
 
@@ -31,17 +32,18 @@ func (m *Metrics) SetEngineStats(f func() EngineStats) { m.engine.f.Store(&f) }
 // locked_bytes_in_use and locked_bytes_limit (+Inf when unlimited).
 func (m *Metrics) SetLockedBudget(b LockedBudget) { m.locked.b.Store(&b) }
 
-// engineCollector reads the engine's stats once per scrape, so the four
+// engineCollector reads the engine's stats once per scrape, so the five
 // gauges come from one consistent snapshot.
 type engineCollector struct {
-	f                            atomic.Pointer[func() EngineStats]
-	busy, slots, kvUsed, kvTotal *prometheus.Desc
+	f                                    atomic.Pointer[func() EngineStats]
+	queued, busy, slots, kvUsed, kvTotal *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*engineCollector)(nil)
 
 func newEngineCollector() *engineCollector {
 	return &engineCollector{
+		queued:  desc("queued_requests", "Requests waiting for a slot."),
 		busy:    desc("busy_slots", "Inference slots generating now."),
 		slots:   desc("slots", "Inference slots configured."),
 		kvUsed:  desc("kv_cells_used", "KV cache cells in use."),
@@ -50,6 +52,7 @@ func newEngineCollector() *engineCollector {
 }
 
 func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.queued
 	ch <- c.busy
 	ch <- c.slots
 	ch <- c.kvUsed
@@ -62,6 +65,7 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	s := (*f)()
+	ch <- prometheus.MustNewConstMetric(c.queued, prometheus.GaugeValue, float64(s.Queued))
 	ch <- prometheus.MustNewConstMetric(c.busy, prometheus.GaugeValue, float64(s.BusySlots))
 	ch <- prometheus.MustNewConstMetric(c.slots, prometheus.GaugeValue, float64(s.Slots))
 	ch <- prometheus.MustNewConstMetric(c.kvUsed, prometheus.GaugeValue, float64(s.KVCellsUsed))

@@ -50,8 +50,7 @@ type Metrics struct {
 	ReplayRejected  prometheus.Counter
 	PoWChallenges   prometheus.Counter
 
-	ActiveStreams  prometheus.Gauge
-	QueuedRequests prometheus.Gauge
+	ActiveStreams prometheus.Gauge
 
 	requests     *prometheus.CounterVec
 	rateLimited  *prometheus.CounterVec
@@ -74,7 +73,6 @@ func New() *Metrics {
 		ReplayRejected:    counter("replay_rejected_total", "Requests refused as replays."),
 		PoWChallenges:     counter("pow_challenges_total", "Proof-of-work challenges issued."),
 		ActiveStreams:     gauge("active_streams", "Responses currently streaming."),
-		QueuedRequests:    gauge("queued_requests", "Requests waiting for a slot."),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "requests_total",
 			Help: "Requests by status class and problem name (none when no problem was sent).",
@@ -94,7 +92,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TimeToFirstToken, m.InterTokenLatency, m.RequestDuration, m.QueueWait,
 		m.PromptTokens, m.GeneratedTokens, m.ReplayRejected, m.PoWChallenges,
-		m.ActiveStreams, m.QueuedRequests, m.requests, m.rateLimited, m.circuitState,
+		m.ActiveStreams, m.requests, m.rateLimited, m.circuitState,
 		m.engine, m.locked,
 	)
 	return m
