@@ -1,8 +1,24 @@
 package llama
 
 /*
+#include <malloc.h>
 #include "llama.h"
 #include "ggml-cpu.h"
+
+// sotto_llama_free frees a context with glibc's free-time perturbation
+// off. Ollama's patch 0022 makes ggml_backend_sched_free call into the
+// backends, which ~llama_context has already destroyed (its `sched` member
+// is declared before `backends`): a use-after-free that reads stale but
+// intact memory under plain malloc, and crashes when `sotto serve`'s
+// hardening (internal/harden) overwrites freed memory. Frees elsewhere in
+// the process during this call are not perturbed either; it runs only when
+// an engine closes.
+static void sotto_llama_free(struct llama_context * ctx, int perturb) {
+	if (perturb != 0) mallopt(M_PERTURB, 0);
+	llama_free(ctx);
+	if (perturb != 0) mallopt(M_PERTURB, perturb);
+}
+
 static struct ggml_threadpool * sotto_threadpool(int n) {
 	struct ggml_threadpool_params p = ggml_threadpool_params_default(n);
 	return ggml_threadpool_new(&p);
@@ -17,6 +33,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sottolabs/sotto/internal/harden"
 
 	"github.com/sottolabs/sotto/internal/locked"
 )
@@ -137,7 +155,7 @@ func (e *Engine) alloc() error {
 func (e *Engine) free() {
 	if e.ctx != nil {
 		C.llama_detach_threadpool(e.ctx)
-		C.llama_free(e.ctx)
+		C.sotto_llama_free(e.ctx, C.int(harden.ActivePerturb()))
 		e.ctx = nil
 	}
 	if e.tp != nil {

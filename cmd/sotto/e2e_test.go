@@ -96,6 +96,9 @@ func startServeWith(t *testing.T, tlsFiles *[3]string, env ...string) *e2eServer
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
+		if s.cmd.ProcessState != nil { // the test waited for it already
+			return
+		}
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		done := make(chan struct{})
 		go func() { _ = s.cmd.Wait(); close(done) }()

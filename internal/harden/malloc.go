@@ -73,6 +73,22 @@ func TunedEnviron(env []string) []string {
 	return append(out, TunablesVar+"="+tunables, MarkerVar+"=1")
 }
 
+// ActivePerturb returns the perturb byte glibc applies to freed memory in
+// this process (from the GLIBC_TUNABLES it started with), or 0.
+func ActivePerturb() int {
+	perturb := 0
+	for item := range strings.SplitSeq(os.Getenv(TunablesVar), ":") {
+		if v, ok := strings.CutPrefix(item, "glibc.malloc.perturb="); ok {
+			n, err := strconv.ParseUint(v, 0, 8)
+			if err != nil {
+				n = 0
+			}
+			perturb = int(n)
+		}
+	}
+	return perturb
+}
+
 // tunablesActive reports whether a GLIBC_TUNABLES value the process
 // started with already sets tcache_count to 0 and a nonzero perturb byte
 // (the last setting of each counts).

@@ -1,0 +1,385 @@
+package main
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sottolabs/sotto/client"
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+)
+
+type benchChatFlags struct {
+	server, pin, deviceKey, caFile, suite string
+	parallel, requests, words, maxTokens  int
+	warmup                                int
+	seed                                  uint64
+	timeout                               time.Duration
+}
+
+var benchChatOpts benchChatFlags
+
+var benchChatCmd = &cobra.Command{
+	Use:   "chat --server URL --pin KEY --device-key F [--parallel N --requests R]",
+	Short: "Measure a running server end to end through the Go client: TTFT, tokens/s, latency",
+	Long: "Send --requests chat requests (default --parallel), --parallel at a time, each a\n" +
+		"synthetic prompt of --prompt-words pseudo-random words (no user text), greedy,\n" +
+		"--max-tokens tokens, through the real client (HPKE, device signature, sealed SSE),\n" +
+		"and print one JSON line. The server's per-device and per-IP limits refuse a\n" +
+		"benchmark unless raised (RATE_LIMIT_*, IP_RATE_LIMIT_*, MAX_STREAMS_PER_DEVICE);\n" +
+		"refusals are counted by problem name. See docs/benchmarks.md.",
+	Args: cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		out, err := benchChat(ctx, benchChatOpts)
+		if err != nil {
+			return err
+		}
+		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
+			return err
+		}
+		if out.RequestsFailed > 0 {
+			return fmt.Errorf("bench: %d of %d requests failed", out.RequestsFailed, out.Requests)
+		}
+		return nil
+	},
+}
+
+func init() {
+	f := benchChatCmd.Flags()
+	o := &benchChatOpts
+	f.StringVar(&o.server, "server", "", "server base URL (required)")
+	f.StringVar(&o.pin, "pin", "", "pinned signing public key, ed25519:<base64url> (required; sotto keys show --pin)")
+	f.StringVar(&o.deviceKey, "device-key", "", "enrolled device key file (default $XDG_CONFIG_HOME/sotto/device.key)")
+	f.StringVar(&o.caFile, "ca-file", "", "PEM certificates to trust for an https server (default: the system roots)")
+	f.StringVar(&o.suite, "suite", "x25519", "HPKE suite: x25519 or xwing")
+	f.IntVar(&o.parallel, "parallel", 1, "requests in flight at once")
+	f.IntVar(&o.requests, "requests", 0, "total requests (0 = --parallel)")
+	f.IntVar(&o.words, "prompt-words", 16, "words in each synthetic prompt")
+	f.IntVar(&o.maxTokens, "max-tokens", 128, "max_tokens of each request")
+	f.IntVar(&o.warmup, "warmup", 1, "untimed requests (max_tokens 1) before the run: key configuration fetch, connection, model pages")
+	f.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic prompts (request i uses seed+i)")
+	f.DurationVar(&o.timeout, "timeout", 10*time.Minute, "bound on the whole run")
+	_ = benchChatCmd.MarkFlagRequired("server")
+	_ = benchChatCmd.MarkFlagRequired("pin")
+	benchCmd.AddCommand(benchChatCmd)
+}
+
+// benchChatResult is the JSON line `sotto bench chat` prints. Token counts
+// and rates cover the successful requests only.
+type benchChatResult struct {
+	Suite            string         `json:"suite"`
+	Parallel         int            `json:"parallel"`
+	Requests         int            `json:"requests"`
+	PromptWords      int            `json:"prompt_words"`
+	MaxTokens        int            `json:"max_tokens"`
+	RequestsOK       int            `json:"requests_ok"`
+	RequestsFailed   int            `json:"requests_failed"`
+	Failures         map[string]int `json:"failures"`
+	PromptTokens     int            `json:"prompt_tokens"`
+	CompletionTokens int            `json:"completion_tokens"`
+	Chunks           int            `json:"chunks"`
+	TTFTP50Ms        float64        `json:"ttft_ms_p50"`
+	TTFTP95Ms        float64        `json:"ttft_ms_p95"`
+	E2EP50Ms         float64        `json:"e2e_ms_p50"`
+	E2EP95Ms         float64        `json:"e2e_ms_p95"`
+	GenTokPerS       float64        `json:"gen_tokens_per_s"`
+	GenTokPerSDecode float64        `json:"gen_tokens_per_s_decode"`
+	GenTokPerSStream float64        `json:"gen_tokens_per_s_per_stream"`
+	WallS            float64        `json:"wall_s"`
+	LoadAverage1m    float64        `json:"load_average_1m"`
+}
+
+// chatTiming is one request's timeline on the client's clock.
+type chatTiming struct {
+	start, first, end time.Time
+	res               client.Result
+	chunks            int
+	failure           string // "" when the request succeeded
+}
+
+func (o *benchChatFlags) validate() error {
+	if o.requests == 0 {
+		o.requests = o.parallel
+	}
+	checks := []struct {
+		name string
+		v    int
+	}{{"parallel", o.parallel}, {"requests", o.requests}, {"prompt-words", o.words}, {"max-tokens", o.maxTokens}}
+	for _, c := range checks {
+		if c.v < 1 {
+			return fmt.Errorf("bench: --%s must be at least 1", c.name)
+		}
+	}
+	if o.warmup < 0 {
+		return errors.New("bench: --warmup must not be negative")
+	}
+	return nil
+}
+
+func benchChat(ctx context.Context, o benchChatFlags) (*benchChatResult, error) {
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	c, closeKey, err := newBenchClient(o)
+	if err != nil {
+		return nil, err
+	}
+	defer closeKey()
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	if err := benchWarmup(ctx, c, o); err != nil {
+		return nil, err
+	}
+	timings, wall := runChatRequests(ctx, c, o)
+	res := summarizeChat(timings, wall)
+	res.Suite, res.Parallel, res.Requests = o.suite, o.parallel, o.requests
+	res.PromptWords, res.MaxTokens = o.words, o.maxTokens
+	res.LoadAverage1m = loadAverage()
+	return res, nil
+}
+
+// newBenchClient builds one client shared by all workers, as an app
+// would. closeKey destroys the device key held in locked memory.
+func newBenchClient(o benchChatFlags) (*client.Client, func(), error) {
+	suite, err := chatSuite(o.suite)
+	if err != nil {
+		return nil, nil, err
+	}
+	pin, err := parsePin(o.pin)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPath, err := deviceKeyPath(o.deviceKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	budget, err := keysBudget()
+	if err != nil {
+		return nil, nil, err
+	}
+	priv, err := device.ReadKeyFile(keyPath, budget)
+	if err != nil {
+		return nil, nil, err
+	}
+	hc, err := benchHTTPClient(o.caFile, o.parallel)
+	if err != nil {
+		priv.Destroy()
+		return nil, nil, err
+	}
+	// No StatePath: each run verifies the server's key configuration afresh.
+	c, err := client.New(client.Config{BaseURL: o.server, SigningKey: pin,
+		DeviceKey: ed25519.PrivateKey(priv.Bytes()), Suite: suite, HTTPClient: hc})
+	if err != nil {
+		priv.Destroy()
+		return nil, nil, err
+	}
+	return c, priv.Destroy, nil
+}
+
+// benchHTTPClient is chat's HTTP client with an idle pool as large as the
+// parallelism: the default keeps 2 idle connections per host, so over
+// HTTP/1.1 every later wave would pay a new connection (and a TLS
+// handshake) inside its TTFT.
+func benchHTTPClient(caFile string, parallel int) (*http.Client, error) {
+	hc, err := chatHTTPClient(caFile)
+	if err != nil {
+		return nil, err
+	}
+	if hc == nil {
+		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
+	}
+	tr := hc.Transport.(*http.Transport)
+	tr.MaxIdleConnsPerHost = parallel + 1
+	tr.MaxIdleConns = max(tr.MaxIdleConns, parallel+1)
+	return hc, nil
+}
+
+// benchWarmup sends o.warmup untimed one-token requests, so that the
+// timed run does not include the key configuration fetch or the first
+// connection. A failure here is a setup problem (pin, device, limits):
+// the run stops with it.
+func benchWarmup(ctx context.Context, c *client.Client, o benchChatFlags) error {
+	for i := range o.warmup {
+		req := benchRequest(o, o.seed+uint64(o.requests+i))
+		req.MaxTokens = 1
+		if _, err := c.Chat(ctx, req, nil); err != nil {
+			return fmt.Errorf("bench: warm-up request: %w", describeChatError(err))
+		}
+	}
+	return nil
+}
+
+// runChatRequests sends o.requests requests, o.parallel at a time.
+func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([]chatTiming, time.Duration) {
+	timings := make([]chatTiming, o.requests)
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	begin := time.Now()
+	for range o.parallel {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < o.requests; i = int(next.Add(1) - 1) {
+				timings[i] = timeChat(ctx, c, benchRequest(o, o.seed+uint64(i)))
+			}
+		})
+	}
+	wg.Wait()
+	return timings, time.Since(begin)
+}
+
+// timeChat sends one request and records its timeline. The first delta is
+// the first text the client can show: tokens without text of their own
+// (partial UTF-8, special tokens) reach it with a later chunk.
+func timeChat(ctx context.Context, c *client.Client, req client.Request) chatTiming {
+	t := chatTiming{start: time.Now()}
+	res, err := c.Chat(ctx, req, func([]byte) error {
+		if t.first.IsZero() {
+			t.first = time.Now()
+		}
+		t.chunks++
+		return nil
+	})
+	t.end, t.res = time.Now(), res
+	switch {
+	case err != nil:
+		t.failure = failureName(err)
+	case res.FinishReason == crypto.FinishError:
+		t.failure = "generation:" + res.ErrorCode
+	case res.FinishReason != crypto.FinishStop && res.FinishReason != crypto.FinishLength:
+		t.failure = "finish:" + res.FinishReason
+	}
+	return t
+}
+
+// failureName names a failed request for the report: the problem type's
+// name for a refusal, else the kind of failure; never a message's text.
+func failureName(err error) string {
+	var pe *client.ProblemError
+	switch {
+	case errors.As(err, &pe) && pe.Name != "":
+		return pe.Name
+	case errors.As(err, &pe):
+		return fmt.Sprintf("http-%d", pe.Status)
+	case errors.Is(err, crypto.ErrStreamTruncated):
+		return "stream-truncated"
+	case errors.Is(err, crypto.ErrStreamCorrupt):
+		return "stream-corrupt"
+	case errors.Is(err, client.ErrKeyConfig):
+		return "key-config"
+	case errors.Is(err, client.ErrResponse):
+		return "response"
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		return "timeout"
+	}
+	return "transport"
+}
+
+// benchRequest is one greedy request on a synthetic prompt. The fixed
+// seed makes the sampling reproducible even if the server's default
+// temperature applied.
+func benchRequest(o benchChatFlags, seed uint64) client.Request {
+	temp := 0.0
+	return client.Request{
+		Messages:    []client.Message{{Role: client.RoleUser, Content: syntheticWords(o.words, seed)}},
+		MaxTokens:   o.maxTokens,
+		Temperature: &temp,
+		Seed:        &seed,
+	}
+}
+
+// benchWords are the synthetic prompts' vocabulary: short common words,
+// about one or two tokens each in Llama-style vocabularies.
+var benchWords = strings.Fields(`the a one little big old new red blue green cat dog bird fox tree
+	house river hill road boat sun moon star rain wind snow day night time way home
+	went saw ran made found said took gave came looked played walked jumped sang
+	and then but so with in on under over near after before because while happy
+	sad quiet bright dark warm cold`)
+
+// syntheticWords returns n pseudo-random words, the same for the same seed.
+func syntheticWords(n int, seed uint64) string {
+	r := rand.New(rand.NewPCG(seed, 0x5eed_c4a7))
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(benchWords[r.IntN(len(benchWords))])
+	}
+	return b.String()
+}
+
+// summarizeChat computes the report (definitions in docs/benchmarks.md).
+func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
+	r := &benchChatResult{Failures: map[string]int{}, WallS: wall.Seconds()}
+	var ttft, e2e []float64
+	var afterFirst int
+	var perStream float64
+	var firstMin, endMax time.Time
+	for _, t := range ts {
+		if t.failure != "" {
+			r.RequestsFailed++
+			r.Failures[t.failure]++
+			continue
+		}
+		r.RequestsOK++
+		r.PromptTokens += t.res.PromptTokens
+		r.CompletionTokens += t.res.CompletionTokens
+		r.Chunks += t.chunks
+		e2e = append(e2e, ms(t.end.Sub(t.start)))
+		if t.first.IsZero() { // no text at all: no TTFT, no decode window
+			continue
+		}
+		ttft = append(ttft, ms(t.first.Sub(t.start)))
+		n := max(t.res.CompletionTokens-1, 0)
+		afterFirst += n
+		if d := t.end.Sub(t.first).Seconds(); d > 0 {
+			perStream += float64(n) / d
+		}
+		if firstMin.IsZero() || t.first.Before(firstMin) {
+			firstMin = t.first
+		}
+		endMax = maxTime(endMax, t.end)
+	}
+	r.GenTokPerS = float64(r.CompletionTokens) / wall.Seconds()
+	if d := endMax.Sub(firstMin).Seconds(); len(ttft) > 0 && d > 0 {
+		r.GenTokPerSDecode = float64(afterFirst) / d
+		r.GenTokPerSStream = perStream / float64(len(ttft))
+	}
+	r.TTFTP50Ms, r.TTFTP95Ms = percentiles(ttft)
+	r.E2EP50Ms, r.E2EP95Ms = percentiles(e2e)
+	return r
+}
+
+// percentiles returns the nearest-rank p50 and p95 of xs (0 for none).
+func percentiles(xs []float64) (p50, p95 float64) {
+	if len(xs) == 0 {
+		return 0, 0
+	}
+	slices.Sort(xs)
+	return percentile(xs, 50), percentile(xs, 95)
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
