@@ -205,9 +205,10 @@ func benchHTTPClient(caFile string, parallel int) (*http.Client, error) {
 	if hc == nil {
 		hc = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	}
-	tr := hc.Transport.(*http.Transport)
-	tr.MaxIdleConnsPerHost = parallel + 1
-	tr.MaxIdleConns = max(tr.MaxIdleConns, parallel+1)
+	if tr, ok := hc.Transport.(*http.Transport); ok {
+		tr.MaxIdleConnsPerHost = parallel + 1
+		tr.MaxIdleConns = max(tr.MaxIdleConns, parallel+1)
+	}
 	return hc, nil
 }
 
@@ -328,9 +329,7 @@ func syntheticWords(n int, seed uint64) string {
 func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r := &benchChatResult{Failures: map[string]int{}, WallS: wall.Seconds()}
 	var ttft, e2e []float64
-	var afterFirst int
-	var perStream float64
-	var firstMin, endMax time.Time
+	var w decodeWindow
 	for _, t := range ts {
 		if t.failure != "" {
 			r.RequestsFailed++
@@ -342,28 +341,50 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 		r.CompletionTokens += t.res.CompletionTokens
 		r.Chunks += t.chunks
 		e2e = append(e2e, ms(t.end.Sub(t.start)))
-		if t.first.IsZero() { // no text at all: no TTFT, no decode window
-			continue
+		if !t.first.IsZero() { // a reply without text has no TTFT
+			ttft = append(ttft, ms(t.first.Sub(t.start)))
+			w.add(t)
 		}
-		ttft = append(ttft, ms(t.first.Sub(t.start)))
-		n := max(t.res.CompletionTokens-1, 0)
-		afterFirst += n
-		if d := t.end.Sub(t.first).Seconds(); d > 0 {
-			perStream += float64(n) / d
-		}
-		if firstMin.IsZero() || t.first.Before(firstMin) {
-			firstMin = t.first
-		}
-		endMax = maxTime(endMax, t.end)
 	}
-	r.GenTokPerS = float64(r.CompletionTokens) / wall.Seconds()
-	if d := endMax.Sub(firstMin).Seconds(); len(ttft) > 0 && d > 0 {
-		r.GenTokPerSDecode = float64(afterFirst) / d
-		r.GenTokPerSStream = perStream / float64(len(ttft))
+	if wall > 0 { // JSON has no Inf
+		r.GenTokPerS = float64(r.CompletionTokens) / wall.Seconds()
 	}
+	r.GenTokPerSDecode, r.GenTokPerSStream = w.rates()
 	r.TTFTP50Ms, r.TTFTP95Ms = percentiles(ttft)
 	r.E2EP50Ms, r.E2EP95Ms = percentiles(e2e)
 	return r
+}
+
+// decodeWindow gathers the generation after the first chunk of the
+// successful requests that had one: the engine benchmark's definitions,
+// on the client's clock.
+type decodeWindow struct {
+	afterFirst       int     // completion tokens after each first chunk
+	perStream        float64 // sum of the per-request rates
+	streams          int
+	firstMin, endMax time.Time
+}
+
+func (w *decodeWindow) add(t chatTiming) {
+	n := max(t.res.CompletionTokens-1, 0)
+	w.afterFirst += n
+	if d := t.end.Sub(t.first).Seconds(); d > 0 {
+		w.perStream += float64(n) / d
+	}
+	w.streams++
+	if w.firstMin.IsZero() || t.first.Before(w.firstMin) {
+		w.firstMin = t.first
+	}
+	w.endMax = maxTime(w.endMax, t.end)
+}
+
+// rates returns the aggregate and the mean per-stream rates (0 for none).
+func (w *decodeWindow) rates() (aggregate, perStream float64) {
+	d := w.endMax.Sub(w.firstMin).Seconds()
+	if w.streams == 0 || d <= 0 {
+		return 0, 0
+	}
+	return float64(w.afterFirst) / d, w.perStream / float64(w.streams)
 }
 
 // percentiles returns the nearest-rank p50 and p95 of xs (0 for none).
