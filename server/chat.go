@@ -112,12 +112,12 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkClient(st *chatState) *problem.Problem {
-	ip, err := s.clientIP(st.r)
-	if err != nil {
-		return reject(problem.New(problem.Envelope))
+	// A peer without an address (a UNIX-socket client with no forwarded
+	// address) shares one bucket with every other such peer.
+	key := ratelimit.KeyFor("ip", []byte("local"))
+	if ip, err := s.clientIP(st.r); err == nil {
+		key = ratelimit.KeyFor("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
 	}
-	prefix := clientip.KeyPrefix(ip)
-	key := ratelimit.KeyFor("ip", prefix.Addr().AsSlice())
 	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
 	if err != nil || !d.Allowed {
 		s.metrics.RateLimited(metrics.ScopeIP)
