@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/ed25519"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/sottolabs/sotto/client"
 	"github.com/sottolabs/sotto/crypto"
-	"github.com/sottolabs/sotto/crypto/device"
 )
 
 type benchChatFlags struct {
@@ -158,39 +156,16 @@ func benchChat(ctx context.Context, o benchChatFlags) (*benchChatResult, error) 
 // newBenchClient builds one client shared by all workers, as an app
 // would. closeKey destroys the device key held in locked memory.
 func newBenchClient(o benchChatFlags) (*client.Client, func(), error) {
-	suite, err := chatSuite(o.suite)
-	if err != nil {
-		return nil, nil, err
-	}
 	pin, err := parsePin(o.pin)
-	if err != nil {
-		return nil, nil, err
-	}
-	keyPath, err := deviceKeyPath(o.deviceKey)
-	if err != nil {
-		return nil, nil, err
-	}
-	budget, err := keysBudget()
-	if err != nil {
-		return nil, nil, err
-	}
-	priv, err := device.ReadKeyFile(keyPath, budget)
 	if err != nil {
 		return nil, nil, err
 	}
 	hc, err := benchHTTPClient(o.caFile, o.parallel)
 	if err != nil {
-		priv.Destroy()
 		return nil, nil, err
 	}
 	// No StatePath: each run verifies the server's key configuration afresh.
-	c, err := client.New(client.Config{BaseURL: o.server, SigningKey: pin,
-		DeviceKey: ed25519.PrivateKey(priv.Bytes()), Suite: suite, HTTPClient: hc})
-	if err != nil {
-		priv.Destroy()
-		return nil, nil, err
-	}
-	return c, priv.Destroy, nil
+	return openClient(client.Config{BaseURL: o.server, SigningKey: pin, HTTPClient: hc}, o.suite, o.deviceKey)
 }
 
 // benchHTTPClient is chat's HTTP client with an idle pool as large as the

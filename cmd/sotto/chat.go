@@ -186,15 +186,29 @@ func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
 	if chatOpts.server == "" {
 		return nil, nil, errors.New("chat: no server (--server URL, or --dev)")
 	}
-	suite, err := chatSuite(chatOpts.suite)
-	if err != nil {
-		return nil, nil, err
-	}
 	pin, err := chatPin()
 	if err != nil {
 		return nil, nil, err
 	}
-	keyPath, err := deviceKeyPath(chatOpts.deviceKey)
+	httpClient, err := chatHTTPClient(chatOpts.caFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	return openClient(client.Config{
+		BaseURL: chatOpts.server, SigningKey: pin, HTTPClient: httpClient,
+		StatePath: chatStatePath(cmd, pin),
+	}, chatOpts.suite, chatOpts.deviceKey)
+}
+
+// openClient completes cfg with the suite named suiteName and the device
+// key read from the file deviceKeyFlag names (or the default), and builds
+// the client. The returned func destroys the locked device key.
+func openClient(cfg client.Config, suiteName, deviceKeyFlag string) (*client.Client, func(), error) {
+	suite, err := chatSuite(suiteName)
+	if err != nil {
+		return nil, nil, err
+	}
+	keyPath, err := deviceKeyPath(deviceKeyFlag)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -206,15 +220,8 @@ func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	httpClient, err := chatHTTPClient(chatOpts.caFile)
-	if err != nil {
-		priv.Destroy()
-		return nil, nil, err
-	}
-	c, err := client.New(client.Config{
-		BaseURL: chatOpts.server, SigningKey: pin, DeviceKey: ed25519.PrivateKey(priv.Bytes()),
-		Suite: suite, StatePath: chatStatePath(cmd, pin), HTTPClient: httpClient,
-	})
+	cfg.Suite, cfg.DeviceKey = suite, ed25519.PrivateKey(priv.Bytes())
+	c, err := client.New(cfg)
 	if err != nil {
 		priv.Destroy()
 		return nil, nil, err
