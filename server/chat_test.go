@@ -64,6 +64,35 @@ func TestChatCoalesced(t *testing.T) {
 	}
 }
 
+// TestChatBuffered: with streaming off (STREAMING_ENABLED=false) the
+// reply arrives whole, in one chunk, with the same text and final chunk.
+func TestChatBuffered(t *testing.T) {
+	h := newHarness(t, config{buffered: true})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	for i := range 2 {
+		r := c.chat(prompt(i), 64)
+		h.wantReply(t, r, prompt(i), 64)
+		if r.deltas != 1 {
+			t.Fatalf("buffered reply came in %d chunks, want 1", r.deltas)
+		}
+	}
+}
+
+// TestChatBufferedOverflow: a buffered reply larger than the locked
+// pending buffer ends the stream with an error final chunk (slow_client),
+// not a crash, after at most the text that fitted.
+func TestChatBufferedOverflow(t *testing.T) {
+	h := newHarness(t, config{buffered: true, streamBuffer: 32})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	r := c.chat(prompt(0), 64)
+	if r.status != 200 || r.streamErr != nil {
+		t.Fatalf("status %d, stream error %v", r.status, r.streamErr)
+	}
+	if r.final.Reason != "error" || r.final.ErrorCode != "slow_client" || len(r.text) > 32 {
+		t.Fatalf("final %+v after %d bytes of text, want error slow_client after at most 32", r.final, len(r.text))
+	}
+}
+
 // TestChatMediaTypeParametersIgnored: parameters of Content-Type do not
 // matter (protocol section 4, step 1).
 func TestChatMediaTypeParametersIgnored(t *testing.T) {

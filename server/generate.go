@@ -81,7 +81,14 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 	// With a coalescing window (protocol section 7) text leaves at a fixed
 	// cadence instead of per token, hiding token timing; wake is ignored.
 	wake, cadence := pending.wake, (<-chan time.Time)(nil)
-	if s.opts.Coalesce > 0 {
+	switch {
+	case s.opts.Buffered:
+		// The whole reply leaves in one chunk when generation ends
+		// (STREAMING_ENABLED=false): no timing or length per token at all.
+		// A long reply can fill the locked pending buffer; it then ends
+		// with finish_reason error, code slow_client.
+		wake = nil
+	case s.opts.Coalesce > 0:
 		c := time.NewTicker(s.opts.Coalesce)
 		defer c.Stop()
 		wake, cadence = nil, c.C
@@ -152,6 +159,8 @@ func engineRole(r crypto.Role) llama.Role {
 func finalChunk(g generation) crypto.Final {
 	f := crypto.Final{PromptTokens: g.res.PromptTokens, CompletionTokens: g.res.CompletionTokens}
 	switch {
+	case errors.Is(g.err, errSlowClient):
+		f.Reason, f.ErrorCode = "error", "slow_client"
 	case g.err == nil && g.res.Finish == llama.FinishLength:
 		f.Reason = "length"
 	case g.err == nil:

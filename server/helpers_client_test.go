@@ -163,6 +163,7 @@ type result struct {
 	body      []byte // problem document (non-200)
 	prob      problemDoc
 	text      string // decrypted reply (200)
+	deltas    int    // non-final chunks
 	final     crypto.Final
 	streamErr error
 }
@@ -220,6 +221,7 @@ func (h *harness) read(resp *http.Response, sc *crypto.SenderContext) *result {
 			return nil
 		}
 		text = append(text, ch.Delta...)
+		r.deltas++
 		return nil
 	})
 	r.text = string(text)

@@ -2,6 +2,7 @@ package server_test
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
@@ -75,6 +76,8 @@ type config struct {
 	streamsPerDevice  int
 	replayCapacity    int
 	coalesce          time.Duration
+	buffered          bool
+	streamBuffer      int // locked pending text per stream (default 64 KiB)
 	devices           int
 	powMode           string
 	powBits           int
@@ -172,9 +175,10 @@ func newHarness(t testing.TB, cfg config) *harness {
 		DefaultMaxTokens:    32,
 		DefaultSampling:     llama.Sampling{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.0},
 		RequestLimits:       crypto.Limits{MaxTokens: 256},
-		StreamBufferBytes:   64 << 10,
+		StreamBufferBytes:   cmp.Or(cfg.streamBuffer, 64<<10),
 		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
 		Coalesce:            cfg.coalesce,
+		Buffered:            cfg.buffered,
 		PoWMode:             cfg.powMode,
 		PoWAutoThreshold:    0.8,
 		MetricsOnMainListen: true,
