@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -48,7 +52,7 @@ func trustingClient(t *testing.T, caFile string) *http.Client {
 func TestE2ETLS(t *testing.T) {
 	const prompt = "Once upon a time, a little fox"
 	want := greedyReply(t, prompt)
-	s := startServeWith(t, selfSignedCert(t))
+	s := startServeWith(t, selfSignedCert(t), "LOG_LEVEL=debug")
 	resp, err := s.http.Get(s.url + "/health/live")
 	if err != nil {
 		t.Fatal(err)
@@ -59,5 +63,32 @@ func TestE2ETLS(t *testing.T) {
 	}
 	if got := s.chat(t, prompt, "--temperature", "0", "--max-tokens", "48"); got != want+"\n" {
 		t.Fatalf("sotto chat over TLS printed %q, want %q", got, want+"\n")
+	}
+
+	// A failed handshake (plain HTTP to the TLS port) is logged without the
+	// client's address.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(s.url, "https://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clientAddr := conn.LocalAddr().String()
+	_, _ = conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+	_, _ = io.ReadAll(conn)
+	conn.Close()
+	waitLog(t, s, "tls handshake failed")
+	if bytes.Contains(s.logs.Bytes(), []byte(clientAddr)) {
+		t.Fatalf("server logs hold the client address %s:\n%s", clientAddr, s.logs.Bytes())
+	}
+}
+
+// waitLog waits until the server has logged msg.
+func waitLog(t *testing.T, s *e2eServer, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !bytes.Contains(s.logs.Bytes(), []byte(msg)) {
+		if time.Now().After(deadline) {
+			t.Fatalf("server never logged %q:\n%s", msg, s.logs.Bytes())
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }

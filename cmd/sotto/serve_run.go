@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -27,6 +30,23 @@ const (
 	keyWatchInterval  = 30 * time.Second
 	certCheckInterval = 30 * time.Second
 )
+
+// httpErrorLog receives net/http's own error lines, which carry the
+// client's address ("TLS handshake error from 203.0.113.9:41234: ...").
+// Client addresses stay out of the logs: only the kind of error is kept.
+type httpErrorLog struct{ log *slog.Logger }
+
+func (h httpErrorLog) Write(p []byte) (int, error) {
+	switch {
+	case bytes.Contains(p, []byte("TLS handshake error")):
+		h.log.Debug("tls handshake failed")
+	case bytes.Contains(p, []byte("panic serving")):
+		h.log.Error("http handler panicked")
+	default:
+		h.log.Warn("http server error")
+	}
+	return len(p), nil
+}
 
 // frontHandler answers before the model is loaded: liveness yes, readiness
 // and everything else 503. Once the server is built it delegates to it.
@@ -64,7 +84,7 @@ func (n *node) run(ctx context.Context) error {
 		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       readTimeout,
 		IdleTimeout:       idleTimeout,
-		ErrorLog:          nil,
+		ErrorLog:          log.New(httpErrorLog{n.log}, "", 0),
 	}
 	errc := make(chan error, 3)
 	if err := n.startPublic(ctx, srv, ln, errc); err != nil {
