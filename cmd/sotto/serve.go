@@ -69,6 +69,7 @@ func serve(ctx context.Context) error {
 		return err
 	}
 	log := newLogger(cfg)
+	slog.SetDefault(log) // packages that log through slog's default (keys, device) share format and level
 	// llama.cpp's own log is metadata (tensor lists, timings), never
 	// content, but it is noisy: it shows only at debug level, else warnings.
 	llama.SetLogLevel(max(cfg.LogLevel, slog.LevelWarn))
