@@ -75,20 +75,11 @@ type refResponse struct {
 	ResponseNonce string `json:"response_nonce"`
 	Salt, Prk     string
 	Key, Nonce    string
-	PadQuantum    int `json:"pad_quantum"`
-	Chunks        []struct {
-		I               uint64 `json:"i"`
-		Final           bool   `json:"final"`
-		AAD             string `json:"aad"`
-		PlaintextJSON   string `json:"plaintext_json"`
-		PlaintextPadded string `json:"plaintext_padded"`
-		NonceI          string `json:"nonce_i"`
-		CT              string `json:"ct"`
-		SSEEvent        string `json:"sse_event"`
-	} `json:"chunks"`
-	SSE       string `json:"sse"`
-	ReplyText string `json:"reply_text"`
-	FinalJSON string `json:"final_json"`
+	PadQuantum    int        `json:"pad_quantum"`
+	Chunks        []vecChunk `json:"chunks"` // the same layout as our own vectors
+	SSE           string     `json:"sse"`
+	ReplyText     string     `json:"reply_text"`
+	FinalJSON     string     `json:"final_json"`
 }
 
 func loadReference(t *testing.T) refVectors {
