@@ -71,13 +71,6 @@ type Engine struct {
 	closeOnce sync.Once
 }
 
-// Stats is a snapshot of an Engine's load.
-type Stats struct {
-	Slots, BusySlots, Queued  int
-	KVUsedCells, KVTotalCells int
-	Steps                     uint64
-}
-
 // NewEngine creates a context for m sized by cfg and starts its
 // scheduler. m must outlive the Engine.
 func NewEngine(m *Model, cfg Config) (*Engine, error) {
@@ -213,7 +206,7 @@ func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result,
 	if sink == nil || ctx == nil {
 		return Result{}, fmt.Errorf("%w: nil sink or context", ErrInvalidRequest)
 	}
-	if err := req.validate(e.m, &e.cfg); err != nil {
+	if err := validateRequest(req, e.m, &e.cfg); err != nil {
 		return Result{}, err
 	}
 	if !e.admit() {

@@ -29,7 +29,7 @@ func TestChatRequestUsesTemplate(t *testing.T) {
 	e := newEngine(t, Config{Slots: 1})
 	// stories260K has no template: the plain fallback makes this chat
 	// the raw prompt "Once upon a time".
-	req := &Request{Messages: []Message{{RoleUser, []byte(onceUpon)}}, MaxTokens: 40}
+	req := &Request{Messages: []Message{{Role: RoleUser, Content: []byte(onceUpon)}}, MaxTokens: 40}
 	text, _, res, err := collect(t, e, req)
 	if err != nil || text != onceGreedy || res.PromptTokens != 5 {
 		t.Fatalf("got %q %+v %v", text, res, err)
@@ -379,8 +379,8 @@ func TestInvalidRequests(t *testing.T) {
 		"min_p":           {Prompt: p, Sampling: Sampling{MinP: -0.1}},
 		"repeat penalty":  {Prompt: p, Sampling: Sampling{RepeatPenalty: 11}},
 		"repeat last n":   {Prompt: p, Sampling: Sampling{RepeatLastN: -2}},
-		"bad chat role":   {Messages: []Message{{Role(7), p}}},
-		"chat with NUL":   {Messages: []Message{{RoleUser, []byte("a\x00")}}},
+		"bad chat role":   {Messages: []Message{{Role: Role(7), Content: p}}},
+		"chat with NUL":   {Messages: []Message{{Role: RoleUser, Content: []byte("a\x00")}}},
 		"no chat message": {Messages: []Message{}},
 	}
 	for name, req := range cases {
@@ -483,7 +483,7 @@ func TestRandomWeightsModel(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer e.Close()
-	req := &Request{Messages: []Message{{RoleUser, []byte("Hello")}}, MaxTokens: 24}
+	req := &Request{Messages: []Message{{Role: RoleUser, Content: []byte("Hello")}}, MaxTokens: 24}
 	a, _, ra, errA := collect(t, e, req)
 	b, _, rb, errB := collect(t, e, req)
 	if errA != nil || errB != nil || a != b || ra != rb || ra.PromptTokens != 2 {

@@ -18,9 +18,6 @@ import (
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// Token is a llama.cpp token id.
-type Token int32
-
 // ModelParams configures LoadModel. The file is always memory-mapped.
 type ModelParams struct {
 	// MLock asks llama.cpp to mlock the mapped weights (needs a

@@ -82,7 +82,7 @@ func (s *slot) begin(j *job) {
 	if p := j.req.Sampling.RepeatPenalty; p != 0 && p != 1 {
 		lastN := j.req.Sampling.RepeatLastN
 		if lastN == 0 {
-			lastN = defaultRepeatLastN
+			lastN = DefaultRepeatLastN
 		}
 		tail := j.prompt[max(0, len(j.prompt)-lastN):]
 		C.sotto_accept(s.chain, (*C.llama_token)(unsafe.Pointer(&tail[0])), C.int(len(tail)))

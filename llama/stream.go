@@ -10,8 +10,8 @@ import (
 const pieceCap = 512
 
 // holdCap bounds the text held back: an unfinished stop-string prefix
-// (< maxStopLen) plus an incomplete UTF-8 sequence (< 4), plus one piece.
-const holdCap = maxStopLen + utf8.UTFMax + pieceCap
+// (< MaxStopLen) plus an incomplete UTF-8 sequence (< 4), plus one piece.
+const holdCap = MaxStopLen + utf8.UTFMax + pieceCap
 
 // outCap holds a sanitized flush of the held text: every invalid byte may
 // become a 3-byte U+FFFD.

@@ -14,31 +14,12 @@ import (
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// Role is the author of a chat message.
-type Role uint8
-
-// Chat roles.
-const (
-	RoleSystem Role = iota + 1
-	RoleUser
-	RoleAssistant
-)
-
 // roleNames are NUL-terminated C strings for llama_chat_message.role,
 // allocated once for the life of the process (role names are not secret).
 var roleNames = [...]*C.char{
 	RoleSystem:    C.CString("system"),
 	RoleUser:      C.CString("user"),
 	RoleAssistant: C.CString("assistant"),
-}
-
-func (r Role) valid() bool { return r >= RoleSystem && r <= RoleAssistant }
-
-// Message is one chat message. Content is a view into caller memory
-// (normally a locked buffer) and is never copied into the Go heap.
-type Message struct {
-	Role    Role
-	Content []byte
 }
 
 // chatMsgSize is sizeof(struct llama_chat_message).
@@ -92,7 +73,7 @@ func validateMessages(msgs []Message) (int, error) {
 	}
 	total := 0
 	for i := range msgs {
-		if !msgs[i].Role.valid() {
+		if !msgs[i].Role.Valid() {
 			return 0, fmt.Errorf("%w: message %d has an unknown role", ErrInvalidMessage, i)
 		}
 		if bytes.IndexByte(msgs[i].Content, 0) >= 0 {

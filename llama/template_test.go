@@ -8,10 +8,10 @@ import (
 )
 
 var chat = []Message{
-	{RoleSystem, []byte("Be brief.")},
-	{RoleUser, []byte("Hi there")},
-	{RoleAssistant, []byte("Hello!")},
-	{RoleUser, []byte("Name a color.")},
+	{Role: RoleSystem, Content: []byte("Be brief.")},
+	{Role: RoleUser, Content: []byte("Hi there")},
+	{Role: RoleAssistant, Content: []byte("Hello!")},
+	{Role: RoleUser, Content: []byte("Name a color.")},
 }
 
 func TestChatTemplatePhi3(t *testing.T) {
@@ -56,9 +56,9 @@ func TestChatTemplateInvalidMessages(t *testing.T) {
 	dst := make([]byte, 64)
 	for name, msgs := range map[string][]Message{
 		"none":     {},
-		"bad role": {{Role(9), []byte("x")}},
-		"zero":     {{0, []byte("x")}},
-		"nul":      {{RoleUser, []byte("a\x00b")}},
+		"bad role": {{Role: Role(9), Content: []byte("x")}},
+		"zero":     {{Role: 0, Content: []byte("x")}},
+		"nul":      {{Role: RoleUser, Content: []byte("a\x00b")}},
 	} {
 		if _, err := m.ApplyChatTemplate(msgs, true, dst); !errors.Is(err, ErrInvalidMessage) {
 			t.Errorf("%s: err = %v, want ErrInvalidMessage", name, err)

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
-	"github.com/sottolabs/sotto/llama"
+	"github.com/sottolabs/sotto/internal/engine"
 )
 
 // keepAliveEvery is how often an SSE comment keeps an idle stream open
@@ -17,7 +17,7 @@ const keepAliveEvery = 15 * time.Second
 var keepAlive = []byte(": ka\n\n")
 
 type generation struct {
-	res llama.Result
+	res engine.Result
 	err error
 }
 
@@ -114,16 +114,16 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 // engineRequest maps the decrypted request onto the engine's. Message
 // contents and stop strings stay views into the locked plaintext, which
 // outlives the generation.
-func (s *Server) engineRequest(st *chatState) *llama.Request {
+func (s *Server) engineRequest(st *chatState) *engine.Request {
 	in := &st.req
-	req := &llama.Request{
-		Messages:  make([]llama.Message, len(in.Messages)),
+	req := &engine.Request{
+		Messages:  make([]engine.Message, len(in.Messages)),
 		MaxTokens: s.opts.DefaultMaxTokens,
 		Stop:      in.Stop,
 		Sampling:  s.opts.DefaultSampling,
 	}
 	for i, m := range in.Messages {
-		req.Messages[i] = llama.Message{Role: engineRole(m.Role), Content: m.Content}
+		req.Messages[i] = engine.Message{Role: engineRole(m.Role), Content: m.Content}
 	}
 	if in.HasMaxTokens {
 		req.MaxTokens = in.MaxTokens
@@ -145,14 +145,14 @@ func (s *Server) engineRequest(st *chatState) *llama.Request {
 	return req
 }
 
-func engineRole(r crypto.Role) llama.Role {
+func engineRole(r crypto.Role) engine.Role {
 	switch r {
 	case crypto.RoleSystem:
-		return llama.RoleSystem
+		return engine.RoleSystem
 	case crypto.RoleAssistant:
-		return llama.RoleAssistant
+		return engine.RoleAssistant
 	}
-	return llama.RoleUser
+	return engine.RoleUser
 }
 
 // finalChunk maps the engine's outcome onto the protocol's final chunk.
@@ -161,11 +161,11 @@ func finalChunk(g generation) crypto.Final {
 	switch {
 	case errors.Is(g.err, errSlowClient):
 		f.Reason, f.ErrorCode = "error", "slow_client"
-	case g.err == nil && g.res.Finish == llama.FinishLength:
+	case g.err == nil && g.res.Finish == engine.FinishLength:
 		f.Reason = "length"
 	case g.err == nil:
 		f.Reason = "stop"
-	case g.res.Finish == llama.FinishCancelled || errors.Is(g.err, context.Canceled):
+	case g.res.Finish == engine.FinishCancelled || errors.Is(g.err, context.Canceled):
 		f.Reason = "cancelled"
 	default:
 		f.Reason = "error"
@@ -178,11 +178,11 @@ func finalChunk(g generation) crypto.Final {
 // vocabulary, never an error's text.
 func engineErrorCode(err error) string {
 	switch {
-	case errors.Is(err, llama.ErrOverloaded):
+	case errors.Is(err, engine.ErrOverloaded):
 		return "overloaded"
-	case errors.Is(err, llama.ErrContextOverflow):
+	case errors.Is(err, engine.ErrContextOverflow):
 		return "context_overflow"
-	case errors.Is(err, llama.ErrInvalidRequest):
+	case errors.Is(err, engine.ErrInvalidRequest):
 		return "invalid_request"
 	case errors.Is(err, errSlowClient):
 		return "slow_client"

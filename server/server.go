@@ -32,19 +32,18 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/internal/locked"
-	"github.com/sottolabs/sotto/llama"
+	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
 )
 
-// Engine is what the server needs of the inference engine.
+// Engine is what the server needs of the inference engine (llama.Engine,
+// asserted where the process is assembled).
 type Engine interface {
-	Generate(ctx context.Context, req *llama.Request, sink llama.Sink) (llama.Result, error)
-	Stats() llama.Stats
+	Generate(ctx context.Context, req *engine.Request, sink engine.Sink) (engine.Result, error)
+	Stats() engine.Stats
 }
-
-var _ Engine = (*llama.Engine)(nil)
 
 // KeyStore is what the server needs of the key directory.
 type KeyStore interface {
@@ -71,7 +70,7 @@ type Options struct {
 	QueueDepth          int
 	PadQuantum          int
 	DefaultMaxTokens    int
-	DefaultSampling     llama.Sampling
+	DefaultSampling     engine.Sampling
 	RequestLimits       crypto.Limits
 	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
 	SealerScratchBytes  int           // the stream sealer's locked scratch (admission estimate)
