@@ -12,13 +12,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
-	"github.com/sottolabs/sotto/server/problem"
-)
-
-// The request's media types (protocol section 3 and 5).
-const (
-	MediaTypeRequest = "application/sotto-request"
-	MediaTypeStream  = "text/event-stream"
+	"github.com/sottolabs/sotto/crypto/wire"
 )
 
 // maxPoWAttempts bounds the proof-of-work retries of one Chat: a second
@@ -71,13 +65,13 @@ func (c *Client) Chat(ctx context.Context, req Request, onDelta func(text []byte
 // error Chat returns. Each rule is bounded by rs.
 func (c *Client) recover(ctx context.Context, pe *ProblemError, rs *retryState) error {
 	switch pe.Name {
-	case problem.Key:
+	case wire.ProblemKey:
 		if rs.keyRefreshed {
 			return pe
 		}
 		rs.keyRefreshed = true
 		return c.refreshKey(ctx, pe)
-	case problem.Date:
+	case wire.ProblemDate:
 		if rs.dateFixed || pe.date.IsZero() {
 			return pe
 		}
@@ -86,14 +80,14 @@ func (c *Client) recover(ctx context.Context, pe *ProblemError, rs *retryState) 
 		c.keys.offset = pe.date.Sub(c.now())
 		c.mu.Unlock()
 		return nil
-	case problem.PoW:
+	case wire.ProblemPoW:
 		if rs.powAttempts >= maxPoWAttempts || pe.challenge == "" {
 			return pe
 		}
 		rs.powAttempts++
 		rs.challenge = pe.challenge
 		return nil
-	case problem.RateLimited, problem.Overloaded:
+	case wire.ProblemRateLimited, wire.ProblemOverloaded:
 		if rs.waits >= c.retries {
 			return pe
 		}
@@ -154,7 +148,7 @@ func (c *Client) attempt(ctx context.Context, inner []byte, rs *retryState, onDe
 	if resp.StatusCode != http.StatusOK {
 		return Result{}, readProblem(resp)
 	}
-	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != MediaTypeStream {
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || mt != wire.MediaTypeStream {
 		return Result{}, unexpected("reply is not an event stream")
 	}
 	return c.readStream(ctx, sc, resp.Body, onDelta)
@@ -188,21 +182,21 @@ func (c *Client) newChatRequest(ctx context.Context, body []byte, challenge stri
 	if err != nil {
 		return nil, fmt.Errorf("client: device signature: %w", err)
 	}
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+"/api/chat", bytes.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.base+wire.PathChat, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
 	h := hreq.Header
-	h.Set("Content-Type", MediaTypeRequest)
-	h.Set("Accept", MediaTypeStream)
-	h.Set("Sotto-Device", c.signer.Device().String())
-	h.Set("Sotto-Signature", sig)
+	h.Set("Content-Type", wire.MediaTypeRequest)
+	h.Set("Accept", wire.MediaTypeStream)
+	h.Set(wire.HeaderDevice, c.signer.Device().String())
+	h.Set(wire.HeaderSignature, sig)
 	if challenge != "" {
 		answer, err := c.solve(ctx, challenge, sha256.Sum256(body))
 		if err != nil {
 			return nil, err
 		}
-		h.Set("Sotto-PoW", answer)
+		h.Set(wire.HeaderPoW, answer)
 	}
 	return hreq, nil
 }

@@ -30,7 +30,7 @@ var (
 
 // ProblemError is a refusal the server sent before the stream started
 // (an application/problem+json document, protocol section 6). Name is the
-// fragment of the problem type, one of the names in package server/problem
+// fragment of the problem type, one of the names in package crypto/wire
 // ("key", "date", "pow", "rate-limited", "overloaded", ...), or empty when
 // the server answered an error status without a problem document.
 //

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"io"
 	"net/http"
 	"os"
@@ -60,11 +61,11 @@ func (c *Client) accept(candidate []byte, date time.Time) (bool, error) {
 
 // fetchKeyConfig fetches GET /api/pubkey and accepts it.
 func (c *Client) fetchKeyConfig(ctx context.Context) (bool, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/api/pubkey", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+wire.PathPubkey, nil)
 	if err != nil {
 		return false, fmt.Errorf("client: %w", err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", wire.MediaTypeKeyConfig)
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return false, fmt.Errorf("client: key configuration: %w", err)

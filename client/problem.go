@@ -3,14 +3,13 @@ package client
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"io"
 	"mime"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/sottolabs/sotto/server/problem"
 )
 
 // maxProblemBytes bounds a problem document: the largest legitimate one
@@ -41,7 +40,7 @@ func readProblem(resp *http.Response) *ProblemError {
 		pe.date = d
 	}
 	mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type"))
-	if err != nil || mt != problem.ContentType {
+	if err != nil || mt != wire.MediaTypeProblem {
 		return pe
 	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxProblemBytes+1))
@@ -52,8 +51,8 @@ func readProblem(resp *http.Response) *ProblemError {
 	if json.Unmarshal(data, &doc) != nil {
 		return pe
 	}
-	name, ok := strings.CutPrefix(doc.Type, problem.TypeBase)
-	if !ok || !problem.Known(name) {
+	name, ok := strings.CutPrefix(doc.Type, wire.ProblemTypeBase)
+	if !ok || !knownProblem(name) {
 		return pe
 	}
 	pe.Name = name
@@ -61,7 +60,7 @@ func readProblem(resp *http.Response) *ProblemError {
 	pe.keyConfig = doc.KeyConfig
 	pe.challenge = doc.Challenge
 	if pe.challenge == "" {
-		pe.challenge = resp.Header.Get(problem.PoWChallengeHeader)
+		pe.challenge = resp.Header.Get(wire.HeaderPoWChallenge)
 	}
 	return pe
 }
@@ -101,4 +100,9 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 // stream.
 func unexpected(why string) error {
 	return fmt.Errorf("%w: %s", ErrResponse, why)
+}
+
+func knownProblem(name string) bool {
+	_, ok := wire.LookupProblem(name)
+	return ok
 }

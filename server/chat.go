@@ -14,15 +14,13 @@ import (
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
 )
-
-// MediaTypeRequest is the Content-Type of a sealed chat request.
-const MediaTypeRequest = "application/sotto-request"
 
 // chatState carries one request through the checks of protocol section 4.
 // Everything in it is public (ciphertext, header fields, hashed ids) except
@@ -95,7 +93,7 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 		return reject(problem.New(problem.TooLarge))
 	}
 	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != MediaTypeRequest {
+	if err != nil || mt != wire.MediaTypeRequest {
 		return reject(problem.New(problem.MediaType))
 	}
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxBodyBytes))
@@ -175,11 +173,11 @@ func (s *Server) checkReplay(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkDevice(st *chatState) *problem.Problem {
-	dk, err := device.ParseKey(st.r.Header.Get("Sotto-Device"))
+	dk, err := device.ParseKey(st.r.Header.Get(wire.HeaderDevice))
 	if err != nil {
 		return reject(problem.New(problem.Device))
 	}
-	if err := dk.VerifyDigest(st.bodyHash, st.r.Header.Get("Sotto-Signature")); err != nil {
+	if err := dk.VerifyDigest(st.bodyHash, st.r.Header.Get(wire.HeaderSignature)); err != nil {
 		return reject(problem.New(problem.Device))
 	}
 	if err := s.devices.Trusted(st.r.Context(), dk); err != nil {

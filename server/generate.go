@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 )
 
@@ -40,7 +41,7 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	defer sealer.Close()
 
 	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
+	h.Set("Content-Type", wire.MediaTypeStream)
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)

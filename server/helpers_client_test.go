@@ -18,7 +18,7 @@ import (
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keyconfig"
-	"github.com/sottolabs/sotto/server"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -142,7 +142,7 @@ func (c *client) sealTo(inner []byte, keyID uint8, suite crypto.Suite, pk []byte
 		c.h.t.Fatalf("seal: %v", err)
 	}
 	s := &sealed{body: body, sc: sc, header: http.Header{}}
-	s.header.Set("Content-Type", server.MediaTypeRequest)
+	s.header.Set("Content-Type", wire.MediaTypeRequest)
 	s.header.Set("Sotto-Device", c.dev.header)
 	c.h.secret(c.dev.header)
 	s.sign(c.h, c.dev)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) checkPoW(st *chatState) *problem.Problem {
 	if !s.powRequired() {
 		return nil
 	}
-	answer := st.r.Header.Get("Sotto-PoW")
+	answer := st.r.Header.Get(wire.HeaderPoW)
 	if answer != "" && s.pow.Verify(answer, st.bodyHash, st.arrived) == nil {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -18,13 +19,13 @@ func (s *Server) handlePubkey(c echo.Context) error {
 	}
 	h := c.Response().Header()
 	h.Set("Cache-Control", "public, max-age=300")
-	return c.Blob(http.StatusOK, "application/json", doc)
+	return c.Blob(http.StatusOK, wire.MediaTypeKeyConfig, doc)
 }
 
 // handleLive answers while the process serves HTTP at all.
 func (s *Server) handleLive(c echo.Context) error {
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Blob(http.StatusOK, "application/json", []byte(`{"status":"live"}`))
+	return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))
 }
 
 // handleReady answers 200 once the model and keys are loaded, 503 before.
@@ -35,5 +36,5 @@ func (s *Server) handleReady(c echo.Context) error {
 		problem.Write(c.Response(), *overloaded())
 		return nil
 	}
-	return c.Blob(http.StatusOK, "application/json", []byte(`{"status":"ready"}`))
+	return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"ready"}`))
 }

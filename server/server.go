@@ -31,8 +31,9 @@ import (
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
-	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
+	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -168,13 +169,13 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
-	e.POST("/api/chat", s.handleChat)
-	e.GET("/api/pubkey", s.handlePubkey)
-	e.GET("/health/live", s.handleLive)
-	e.GET("/health/ready", s.handleReady)
-	e.GET("/health", s.handleReady)
+	e.POST(wire.PathChat, s.handleChat)
+	e.GET(wire.PathPubkey, s.handlePubkey)
+	e.GET(wire.PathHealthLive, s.handleLive)
+	e.GET(wire.PathHealthReady, s.handleReady)
+	e.GET(wire.PathHealth, s.handleReady)
 	if s.opts.MetricsOnMainListen {
-		e.GET("/metrics", echo.WrapHandler(s.metrics.Handler()))
+		e.GET(wire.PathMetrics, echo.WrapHandler(s.metrics.Handler()))
 	}
 	return e
 }

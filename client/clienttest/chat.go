@@ -12,6 +12,7 @@ import (
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -47,7 +48,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 // check returns the opened request, or the problem refusing it.
 func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Problem) {
 	var rec Received
-	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != "application/sotto-request" {
+	if mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || mt != wire.MediaTypeRequest {
 		return rec, nil, ptr(problem.New(problem.MediaType))
 	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, int64(crypto.MaxBodySize(crypto.SuiteXWing))+1))
@@ -76,8 +77,8 @@ func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Prob
 	if replay.CheckTime(time.UnixMilli(h.TS), now, requestTTL) != nil {
 		return rec, nil, ptr(problem.New(problem.Date))
 	}
-	dk, err := device.ParseKey(r.Header.Get("Sotto-Device"))
-	if err != nil || dk.VerifyDigest(sum, r.Header.Get("Sotto-Signature")) != nil {
+	dk, err := device.ParseKey(r.Header.Get(wire.HeaderDevice))
+	if err != nil || dk.VerifyDigest(sum, r.Header.Get(wire.HeaderSignature)) != nil {
 		return rec, nil, ptr(problem.New(problem.Device))
 	}
 	o, err := crypto.Open(h, body, key.Seed(), s.budget)
@@ -85,7 +86,7 @@ func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Prob
 		return rec, nil, ptr(problem.New(problem.Envelope))
 	}
 	rec = Received{KeyID: h.KeyID, Suite: h.Suite, TS: time.UnixMilli(h.TS), RID: h.RID,
-		Inner: string(o.Plaintext()), Device: dk.String(), PoW: r.Header.Get("Sotto-PoW")}
+		Inner: string(o.Plaintext()), Device: dk.String(), PoW: r.Header.Get(wire.HeaderPoW)}
 	if _, err := crypto.ParseRequest(o.Plaintext(), crypto.Limits{}); err != nil {
 		o.Destroy()
 		var re *crypto.RequestError
@@ -106,7 +107,7 @@ func (s *Server) checkPoW(r *http.Request, sum [32]byte, now time.Time) *problem
 	if iss == nil {
 		return nil
 	}
-	if ans := r.Header.Get("Sotto-PoW"); ans != "" && iss.Verify(ans, sum, now) == nil {
+	if ans := r.Header.Get(wire.HeaderPoW); ans != "" && iss.Verify(ans, sum, now) == nil {
 		return nil
 	}
 	return ptr(problem.PoWRequired(iss.Issue(now)))
@@ -123,7 +124,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, o *crypto.Opened
 		return
 	}
 	defer sealer.Close()
-	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Content-Type", wire.MediaTypeStream)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
 	events := [][]byte{sealer.NonceEvent(nil)}

@@ -13,31 +13,32 @@ import (
 	"encoding/json"
 	"maps"
 	"time"
+
+	"github.com/sottolabs/sotto/crypto/wire"
 )
 
-// TypeBase is the prefix of every problem's type URI; clients match the
-// fragment (the problem's name).
-const TypeBase = "https://sotto.invalid/problems/v1#"
+// TypeBase is the prefix of every problem's type URI (wire.ProblemTypeBase).
+const TypeBase = wire.ProblemTypeBase
 
-// The problem names of the protocol (section 6), plus request and internal.
+// The problem names, from the protocol's catalogue in crypto/wire.
 const (
-	Envelope    = "envelope"     // 400: malformed envelope or failed decryption, one answer for all
-	Date        = "date"         // 400: ts outside the window; the Date header carries server time
-	Replay      = "replay"       // 400: rid already registered
-	Device      = "device"       // 401: missing or invalid signature, untrusted device
-	TooLarge    = "too-large"    // 413: body over the limit
-	MediaType   = "media-type"   // 415: wrong Content-Type
-	Key         = "key"          // 422: unknown or expired key, suite mismatch; member key_config
-	RateLimited = "rate-limited" // 429: with Retry-After
-	PoW         = "pow"          // 429: proof of work required; member challenge
-	Overloaded  = "overloaded"   // 503: admission refused or replay register full; Retry-After
-	Request     = "request"      // 400: well-formed encrypted request whose inner JSON is invalid; member code
-	Internal    = "internal"     // 500: a server fault; says nothing more
+	Envelope    = wire.ProblemEnvelope
+	Date        = wire.ProblemDate
+	Replay      = wire.ProblemReplay
+	Device      = wire.ProblemDevice
+	TooLarge    = wire.ProblemTooLarge
+	MediaType   = wire.ProblemMediaType
+	Key         = wire.ProblemKey
+	RateLimited = wire.ProblemRateLimited
+	PoW         = wire.ProblemPoW
+	Overloaded  = wire.ProblemOverloaded
+	Request     = wire.ProblemRequest
+	Internal    = wire.ProblemInternal
 )
 
 // PoWChallengeHeader carries the proof-of-work challenge beside the
 // problem's challenge member.
-const PoWChallengeHeader = "Sotto-PoW-Challenge"
+const PoWChallengeHeader = wire.HeaderPoWChallenge
 
 // Problem is one problem document. Status and Title come from the name's
 // entry in the table unless set otherwise. RetryAfter, when positive, is
@@ -52,38 +53,12 @@ type Problem struct {
 	Extra      map[string]json.RawMessage
 }
 
-// kind is a name's fixed status and title.
-type kind struct {
-	status int
-	title  string
-}
-
-// kinds maps every known name to its status and title. The titles are
-// constant strings: nothing a client sent can reach them.
-var kinds = map[string]kind{
-	Envelope:    {400, "Malformed or undecryptable request"},
-	Date:        {400, "Request time outside the accepted window"},
-	Replay:      {400, "Request already received"},
-	Device:      {401, "Device not authenticated"},
-	TooLarge:    {413, "Request body too large"},
-	MediaType:   {415, "Unsupported media type"},
-	Key:         {422, "Unknown or expired key"},
-	RateLimited: {429, "Too many requests"},
-	PoW:         {429, "Proof of work required"},
-	Overloaded:  {503, "Server overloaded"},
-	Request:     {400, "Invalid request"},
-	Internal:    {500, "Internal server error"},
-}
-
 // Names returns every problem name in a fixed order, for metrics labels.
-func Names() []string {
-	return []string{Envelope, Date, Replay, Device, TooLarge, MediaType, Key,
-		RateLimited, PoW, Overloaded, Request, Internal}
-}
+func Names() []string { return wire.ProblemNames() }
 
 // Known reports whether name is one of the problem names.
 func Known(name string) bool {
-	_, ok := kinds[name]
+	_, ok := wire.LookupProblem(name)
 	return ok
 }
 
@@ -91,11 +66,11 @@ func Known(name string) bool {
 // unknown name yields the internal problem, so a typo cannot produce a
 // document clients do not understand.
 func New(name string) Problem {
-	k, ok := kinds[name]
+	k, ok := wire.LookupProblem(name)
 	if !ok {
-		name, k = Internal, kinds[Internal]
+		name, k = Internal, internalKind()
 	}
-	return Problem{Status: k.status, Name: name, Title: k.title}
+	return Problem{Status: k.Status, Name: name, Title: k.Title}
 }
 
 // WithRetryAfter returns p with RetryAfter set to d.
@@ -138,3 +113,8 @@ func PoWRequired(challenge string) Problem { return New(PoW).With("challenge", c
 // inner-request error codes the chat handler defines (a fixed set; never
 // text taken from the request).
 func InvalidRequest(code string) Problem { return New(Request).With("code", code) }
+
+func internalKind() wire.ProblemKind {
+	k, _ := wire.LookupProblem(Internal)
+	return k
+}

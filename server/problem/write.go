@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strconv"
 	"time"
+
+	"github.com/sottolabs/sotto/crypto/wire"
 )
 
 // ContentType is the media type of problem documents.
-const ContentType = "application/problem+json"
+const ContentType = wire.MediaTypeProblem
 
 // reserved members are written from the Problem's own fields, never from
 // Extra, so Extra cannot change what a problem says it is.
@@ -48,16 +50,17 @@ func Write(w http.ResponseWriter, p Problem) {
 // normalize fills Status and Title from the name's table entry and maps
 // an unknown or empty name to internal.
 func normalize(p Problem) Problem {
-	k, ok := kinds[p.Name]
+	k, ok := wire.LookupProblem(p.Name)
 	if !ok {
-		p.Name, p.Status, p.Title, p.Extra = Internal, kinds[Internal].status, kinds[Internal].title, nil
+		ik := internalKind()
+		p.Name, p.Status, p.Title, p.Extra = Internal, ik.Status, ik.Title, nil
 		return p
 	}
 	if p.Status == 0 {
-		p.Status = k.status
+		p.Status = k.Status
 	}
 	if p.Title == "" {
-		p.Title = k.title
+		p.Title = k.Title
 	}
 	return p
 }
@@ -72,7 +75,7 @@ func retrySeconds(d time.Duration) int64 {
 func encode(p Problem) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(`{"type":`)
-	writeJSONString(&b, TypeBase+p.Name)
+	writeJSONString(&b, wire.ProblemType(p.Name))
 	b.WriteString(`,"title":`)
 	writeJSONString(&b, p.Title)
 	b.WriteString(`,"status":`)
