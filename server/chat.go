@@ -42,6 +42,10 @@ type chatState struct {
 // order, each refusing with its problem type before any decryption, then
 // the sealed stream.
 func (s *Server) handleChat(c echo.Context) error {
+	if !s.ready.Load() {
+		s.refuse(c.Response(), reject(problem.OverloadedAfter(notReadyRetry)))
+		return nil
+	}
 	st := &chatState{r: c.Request(), arrived: s.now()}
 	defer st.cleanup()
 	steps := []func(*chatState) *problem.Problem{
@@ -203,7 +207,7 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 // or the locked memory this request needs is not there: memguard would
 // panic, purging every key, if mlock failed later.
 func (s *Server) checkAdmission(st *chatState) *problem.Problem {
-	es := s.engine.Stats()
+	es := s.engineStats()
 	if es.BusySlots+es.Queued >= es.Slots+s.opts.QueueDepth {
 		return reject(problem.OverloadedAfter(time.Second))
 	}

@@ -74,7 +74,7 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 		return pending.add(piece, now)
 	}
 	go func() {
-		res, err := s.engine.Generate(ctx, req, sink)
+		res, err := s.attached().Generate(ctx, req, sink)
 		done <- generation{res, err}
 	}()
 	tick := time.NewTicker(keepAliveEvery)

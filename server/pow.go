@@ -12,7 +12,7 @@ func (s *Server) powRequired() bool {
 	case PoWAlways:
 		return true
 	case PoWAuto:
-		es := s.engine.Stats()
+		es := s.engineStats()
 		capacity := es.Slots + s.opts.QueueDepth
 		return capacity > 0 && float64(es.BusySlots+es.Queued) >= s.opts.PoWAutoThreshold*float64(capacity)
 	}

@@ -82,7 +82,10 @@ type Options struct {
 	MetricsOnMainListen bool
 }
 
-// Deps are the components a Server drives. All are required.
+// Deps are the components a Server drives. All are required except
+// Engine, PoW (unless proof of work is on), Now and Rand. Without Engine
+// the server answers health and key configuration but refuses chats until
+// Attach.
 type Deps struct {
 	Engine        Engine
 	Keys          KeyStore
@@ -104,7 +107,7 @@ type Deps struct {
 type Server struct {
 	opts          Options
 	nowFn         func() time.Time
-	engine        Engine
+	engine        atomic.Pointer[engineRef]
 	keys          KeyStore
 	replay        replay.Register
 	devices       device.Policy
@@ -122,9 +125,13 @@ type Server struct {
 	echo          *echo.Echo
 }
 
-// New builds a Server. It is not ready until SetReady(true).
+// engineRef holds the attached engine (an interface) for atomic.Pointer.
+type engineRef struct{ Engine }
+
+// New builds a Server. It is ready once an engine is attached (Deps.Engine
+// or Attach) and SetReady(false) has not been called since.
 func New(opts Options, d Deps) (*Server, error) {
-	if d.Engine == nil || d.Keys == nil || d.Replay == nil || d.Devices == nil || d.IPLimiter == nil ||
+	if d.Keys == nil || d.Replay == nil || d.Devices == nil || d.IPLimiter == nil ||
 		d.DeviceLimiter == nil || d.Streams == nil || d.Budget == nil || d.Metrics == nil || d.Log == nil || d.ClientIP == nil {
 		return nil, errors.New("server: missing dependency")
 	}
@@ -139,12 +146,12 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, nowFn: d.Now,
-		engine: d.Engine, keys: d.Keys, replay: d.Replay, devices: d.Devices, pow: d.PoW,
+		keys: d.Keys, replay: d.Replay, devices: d.Devices, pow: d.PoW,
 		ipLimiter: d.IPLimiter, deviceLimiter: d.DeviceLimiter, streams: d.Streams,
 		budget: d.Budget, metrics: d.Metrics, log: d.Log, clientIP: d.ClientIP, rand: d.Rand,
 	}
 	d.Metrics.SetEngineStats(func() metrics.EngineStats {
-		es := d.Engine.Stats()
+		es := s.engineStats()
 		return metrics.EngineStats{Queued: es.Queued, BusySlots: es.BusySlots, Slots: es.Slots,
 			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
 	})
@@ -153,14 +160,42 @@ func New(opts Options, d Deps) (*Server, error) {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	s.echo = s.routes()
+	if d.Engine != nil {
+		s.Attach(d.Engine)
+	}
 	return s, nil
+}
+
+// Attach hands the server its engine once the model is loaded and marks
+// it ready. Attach must be called at most once.
+func (s *Server) Attach(e Engine) {
+	s.engine.Store(&engineRef{e})
+	s.ready.Store(true)
+}
+
+// attached returns the engine, or nil before Attach.
+func (s *Server) attached() Engine {
+	if r := s.engine.Load(); r != nil {
+		return r.Engine
+	}
+	return nil
+}
+
+// engineStats is the attached engine's load; zero before Attach.
+func (s *Server) engineStats() engine.Stats {
+	if e := s.attached(); e != nil {
+		return e.Stats()
+	}
+	return engine.Stats{}
 }
 
 // Handler returns the HTTP handler of the public API.
 func (s *Server) Handler() http.Handler { return s.echo }
 
-// SetReady marks the server ready (model loaded, keys loaded) or not.
-func (s *Server) SetReady(ok bool) { s.ready.Store(ok) }
+// SetReady marks the server ready or not (false when draining for
+// shutdown). Ready needs an attached engine: SetReady(true) without one
+// is ignored.
+func (s *Server) SetReady(ok bool) { s.ready.Store(ok && s.attached() != nil) }
 
 func (s *Server) now() time.Time { return s.nowFn() }
 

@@ -1,0 +1,127 @@
+package node
+
+import (
+	"log/slog"
+	"net/netip"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/internal/engine"
+	"github.com/sottolabs/sotto/llama"
+	"github.com/sottolabs/sotto/server"
+	"github.com/sottolabs/sotto/server/config"
+)
+
+// Sizes that are not settings: the per-stream locked buffer and the
+// lifetime of a proof-of-work challenge.
+const (
+	streamBufferBytes = 64 << 10
+	powChallengeTTL   = 2 * time.Minute
+	// maxLimiterKeys bounds the in-memory limiter tables: past it new
+	// keys are refused (fail closed) rather than growing without limit.
+	maxLimiterKeys = 200_000
+)
+
+// defaultSampling applies to requests that leave sampling unset.
+var defaultSampling = engine.Sampling{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.0}
+
+// Plan is everything a process is built from, derived from a Config in
+// one place (PlanFor). The node reads settings only through its Plan, so
+// a test that compares plans proves that every variable reaches what it
+// configures.
+type Plan struct {
+	Log          LogPlan
+	Listen       config.Addr
+	Metrics      config.Addr // zero: /metrics on the public listener
+	TLS          TLSPlan
+	Keys         KeysPlan
+	Devices      DevicesPlan
+	ModelPath    string
+	Model        llama.ModelParams // Budget is filled by the node
+	Engine       llama.Config      // Budget is filled by the node
+	Server       server.Options
+	PoWBits      int
+	IPLimit      LimitPlan
+	DeviceLimit  LimitPlan
+	StreamsPerID int
+	ReplaySize   int
+	Proxies      []netip.Prefix
+	UnixListener bool
+	Grace        time.Duration
+}
+
+// LogPlan is the logger's level and encoding.
+type LogPlan struct {
+	Level slog.Level
+	JSON  bool
+}
+
+// TLSPlan is the public listener's certificate; empty paths mean plain
+// HTTP (a local listener behind a TLS-terminating proxy).
+type TLSPlan struct{ Cert, Key string }
+
+// KeysPlan locates the HPKE key directory; CreateIfMissing makes one
+// (development only).
+type KeysPlan struct {
+	Dir             string
+	CreateIfMissing bool
+}
+
+// DevicesPlan is the device policy: an allow-list file, or open.
+type DevicesPlan struct {
+	Open      bool
+	AllowList string
+}
+
+// LimitPlan is one token-bucket limiter.
+type LimitPlan struct{ PerMinute, Burst int }
+
+// PlanFor derives the Plan of cfg. cfg must have passed Validate.
+func PlanFor(cfg config.Config) Plan {
+	return Plan{
+		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
+		Listen:  cfg.Listen,
+		Metrics: cfg.MetricsListen,
+		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
+		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
+		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
+
+		ModelPath: cfg.Model,
+		Model:     llama.ModelParams{MLock: cfg.MlockWeights},
+		Engine: llama.Config{
+			Slots:          cfg.Slots,
+			ContextPerSlot: cfg.Context,
+			Threads:        cfg.Threads,
+			QueueDepth:     cfg.QueueDepth,
+			MaxTokensCap:   cfg.MaxTokensCap,
+		},
+		Server:       serverOptions(cfg),
+		PoWBits:      cfg.PoWBits,
+		IPLimit:      LimitPlan{PerMinute: cfg.IPRateLimitPerMinute, Burst: cfg.IPRateLimitBurst},
+		DeviceLimit:  LimitPlan{PerMinute: cfg.RateLimitPerMinute, Burst: cfg.RateLimitBurst},
+		StreamsPerID: cfg.MaxStreamsPerDevice,
+		ReplaySize:   cfg.ReplayRegisterSize,
+		Proxies:      cfg.TrustedProxies,
+		UnixListener: cfg.Listen.Network == "unix",
+		Grace:        cfg.ShutdownGrace(),
+	}
+}
+
+func serverOptions(cfg config.Config) server.Options {
+	return server.Options{
+		RequestTTL:          cfg.RequestTTL(),
+		MaxBodyBytes:        int64(cfg.MaxBodyBytes),
+		QueueDepth:          cfg.QueueDepth,
+		PadQuantum:          cfg.PadQuantum,
+		DefaultMaxTokens:    cfg.DefaultMaxTokens,
+		DefaultSampling:     defaultSampling,
+		RequestLimits:       crypto.Limits{MaxTokens: cfg.MaxTokensCap},
+		StreamBufferBytes:   streamBufferBytes,
+		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
+		Coalesce:            cfg.Coalesce(),
+		Buffered:            !cfg.StreamingEnabled,
+		PoWMode:             string(cfg.PoWMode),
+		PoWAutoThreshold:    cfg.PoWAutoThreshold,
+		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),
+	}
+}

@@ -1,0 +1,177 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"os"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/tlsreload"
+)
+
+// Timeouts of the public listener. Streams are long, so there is no
+// server-wide write timeout; headers and bodies must arrive promptly
+// (slowloris).
+const (
+	readHeaderTimeout = 10 * time.Second
+	readTimeout       = 30 * time.Second
+	idleTimeout       = 120 * time.Second
+	keyWatchInterval  = 30 * time.Second
+	certCheckInterval = 30 * time.Second
+	// handlerDrainTimeout bounds the wait for handlers once every
+	// connection is closed (their contexts are cancelled, so the engine
+	// frees them within one decode step).
+	handlerDrainTimeout = 30 * time.Second
+)
+
+// ErrHandlersStuck: handlers were still running after the drain; Close
+// then leaves the engine, model and keys allocated rather than free
+// memory a handler may still use.
+var ErrHandlersStuck = errors.New("node: handlers still running after shutdown")
+
+// Run serves until ctx ends or a listener fails, then drains: open streams
+// get the plan's grace period, then every connection is closed and Run
+// waits for every handler and every goroutine it started. It returns nil
+// after a shutdown asked for by ctx. Run must be called at most once.
+func (n *Node) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	defer func() { cancel(); wg.Wait() }()
+
+	errc := make(chan error, 2) // one per serving goroutine
+	handlers := newHandlerGroup(n.api.Handler())
+	public, err := n.startPublic(ctx, &wg, handlers, errc)
+	if err != nil {
+		return err
+	}
+	metricsSrv, err := n.startMetrics(&wg, errc)
+	if err != nil {
+		n.drain(public, nil, handlers, 0)
+		return err
+	}
+	n.log.Info("listening", "addr", n.plan.Listen.String(), "tls", n.plan.TLS.Cert != "")
+	if err := n.loadEngine(); err != nil {
+		n.drain(public, metricsSrv, handlers, 0)
+		return err
+	}
+	n.log.Info("ready")
+	wg.Go(func() { _ = n.keys.Watch(ctx, keyWatchInterval) })
+	wg.Go(func() { n.reloadOnHUP(ctx) })
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	}
+	n.log.Info("shutting down", "grace_s", n.plan.Grace.Seconds())
+	if derr := n.drain(public, metricsSrv, handlers, n.plan.Grace); derr != nil {
+		err = errors.Join(err, derr)
+	}
+	return err
+}
+
+// startPublic listens on the public address, with TLS and certificate
+// reload when the plan has a certificate.
+func (n *Node) startPublic(ctx context.Context, wg *sync.WaitGroup, h http.Handler, errc chan<- error) (*http.Server, error) {
+	ln, err := listen(n.plan.Listen)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       idleTimeout,
+		ErrorLog:          log.New(httpErrorLog{n.log}, "", 0),
+	}
+	if n.plan.TLS.Cert == "" {
+		wg.Go(func() { errc <- serveErr(srv.Serve(ln)) })
+		return srv, nil
+	}
+	certs, err := tlsreload.NewCertReloader(n.plan.TLS.Cert, n.plan.TLS.Key, n.log)
+	if err != nil {
+		ln.Close()
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.certs = certs
+	srv.TLSConfig = certs.TLSConfig()
+	wg.Go(func() { certs.Run(ctx, certCheckInterval) })
+	wg.Go(func() { errc <- serveErr(srv.ServeTLS(ln, "", "")) })
+	return srv, nil
+}
+
+// startMetrics serves /metrics on its own (private) address when the plan
+// has one; nil otherwise.
+func (n *Node) startMetrics(wg *sync.WaitGroup, errc chan<- error) (*http.Server, error) {
+	if !n.plan.Metrics.IsSet() {
+		return nil, nil
+	}
+	ln, err := listen(n.plan.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle(wire.PathMetrics, n.metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: readHeaderTimeout}
+	wg.Go(func() { errc <- serveErr(srv.Serve(ln)) })
+	return srv, nil
+}
+
+// drain stops accepting chats, lets open streams run for grace, closes
+// every connection (cancelling what is left) and waits for the handlers.
+func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, grace time.Duration) error {
+	n.api.SetReady(false)
+	ctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	if err := public.Shutdown(ctx); err != nil {
+		public.Close()
+	}
+	if metricsSrv != nil {
+		metricsSrv.Close()
+	}
+	if !handlers.closeAndWait(handlerDrainTimeout) {
+		n.log.Error("handlers still running after shutdown; leaving engine and keys allocated")
+		n.engine, n.model, n.keys = nil, nil, nil // leak, never free under a running handler
+		return ErrHandlersStuck
+	}
+	return nil
+}
+
+// Reload re-reads the keys, the certificate and the device allow-list
+// (rotation without restart). A failure keeps the previous state.
+func (n *Node) Reload() {
+	if err := n.keys.Reload(); err != nil {
+		n.log.Error("key reload failed", "err", err)
+	}
+	if n.certs != nil {
+		if err := n.certs.Reload(); err != nil {
+			n.log.Error("certificate reload failed", "err", err)
+		}
+	}
+	if n.allowList != nil {
+		if err := n.allowList.Reload(); err != nil {
+			n.log.Error("allow-list reload failed", "err", err)
+		}
+	}
+	n.log.Info("reloaded")
+}
+
+// reloadOnHUP calls Reload on every SIGHUP until ctx ends.
+func (n *Node) reloadOnHUP(ctx context.Context) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			n.Reload()
+		}
+	}
+}
