@@ -23,6 +23,7 @@ import (
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/keyconfig"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/internal/secretfile"
 )
 
 // Errors of the request path. The server answers all three with 422 #key
@@ -38,7 +39,7 @@ var (
 	// ErrPermissions is returned for a key directory or key file that is
 	// accessible to the group or others, not owned by the current user, or
 	// not a plain directory or file.
-	ErrPermissions = errors.New("keys: unsafe permissions")
+	ErrPermissions = secretfile.ErrPermissions
 	// ErrFormat is returned for a key file that is not in the format of
 	// docs/keys.md.
 	ErrFormat = errors.New("keys: malformed key file")
