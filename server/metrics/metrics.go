@@ -2,7 +2,7 @@
 // its own (namespace sotto) and serves them with promhttp.
 //
 // Label values are fixed enums chosen by the program: status classes,
-// problem names, limiter scopes, configured backend names. Nothing a
+// problem names, limiter scopes. Nothing a
 // client sends (no address, device key, header or content) becomes a
 // label or a value.
 //
@@ -52,11 +52,10 @@ type Metrics struct {
 
 	ActiveStreams prometheus.Gauge
 
-	requests     *prometheus.CounterVec
-	rateLimited  *prometheus.CounterVec
-	circuitState *prometheus.GaugeVec
-	engine       *engineCollector
-	locked       *lockedCollector
+	requests    *prometheus.CounterVec
+	rateLimited *prometheus.CounterVec
+	engine      *engineCollector
+	locked      *lockedCollector
 }
 
 // New returns the metrics, registered with a fresh registry along with the
@@ -80,9 +79,6 @@ func New() *Metrics {
 		rateLimited: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "rate_limited_total", Help: "Requests refused by a rate or concurrency limit.",
 		}, []string{"scope"}),
-		circuitState: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Namespace: namespace, Name: "circuit_state", Help: "Circuit breaker state per backend: 0 closed, 1 half-open, 2 open.",
-		}, []string{"backend"}),
 		engine: newEngineCollector(),
 		locked: newLockedCollector(),
 	}
@@ -92,7 +88,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.TimeToFirstToken, m.InterTokenLatency, m.RequestDuration, m.QueueWait,
 		m.PromptTokens, m.GeneratedTokens, m.ReplayRejected, m.PoWChallenges,
-		m.ActiveStreams, m.requests, m.rateLimited, m.circuitState,
+		m.ActiveStreams, m.requests, m.rateLimited,
 		m.engine, m.locked,
 	)
 	return m
@@ -139,22 +135,6 @@ func (m *Metrics) RateLimited(scope Scope) {
 		return // not an enum value: drop rather than mint a label
 	}
 	m.rateLimited.WithLabelValues(string(scope)).Inc()
-}
-
-// CircuitState is a circuit breaker's state.
-type CircuitState int
-
-// The circuit breaker states, as exported.
-const (
-	CircuitClosed   CircuitState = 0
-	CircuitHalfOpen CircuitState = 1
-	CircuitOpen     CircuitState = 2
-)
-
-// SetCircuitState records backend's breaker state. backend must come from
-// configuration (a bounded set), never from a request.
-func (m *Metrics) SetCircuitState(backend string, s CircuitState) {
-	m.circuitState.WithLabelValues(backend).Set(float64(s))
 }
 
 // statusClass maps 200..599 to "2xx".."5xx"; anything else is "other".

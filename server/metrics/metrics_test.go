@@ -57,7 +57,6 @@ func populated() *Metrics {
 	m := New()
 	m.SetEngineStats(func() EngineStats { return EngineStats{BusySlots: 1, Slots: 4, KVCellsUsed: 300, KVCellsTotal: 8192} })
 	m.SetLockedBudget(fakeBudget{inUse: 8192, limit: -1})
-	m.SetCircuitState("local", CircuitOpen)
 	m.TimeToFirstToken.Observe(0.25)
 	m.ObserveRequest(200, "")
 	m.ObserveRequest(429, "rate-limited")
@@ -89,7 +88,6 @@ func TestNamesAndTypes(t *testing.T) {
 		"sotto_kv_cells_capacity":           dto.MetricType_GAUGE,
 		"sotto_locked_bytes_in_use":         dto.MetricType_GAUGE,
 		"sotto_locked_bytes_limit":          dto.MetricType_GAUGE,
-		"sotto_circuit_state":               dto.MetricType_GAUGE,
 		"go_goroutines":                     dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":     dto.MetricType_GAUGE,
 	}
@@ -117,7 +115,7 @@ func TestValues(t *testing.T) {
 	gauge := func(name string) float64 { return fams[name].GetMetric()[0].GetGauge().GetValue() }
 	for name, want := range map[string]float64{
 		"sotto_busy_slots": 1, "sotto_slots": 4, "sotto_kv_cells_used": 300, "sotto_kv_cells_capacity": 8192,
-		"sotto_locked_bytes_in_use": 8192, "sotto_locked_bytes_limit": math.Inf(1), "sotto_circuit_state": 2,
+		"sotto_locked_bytes_in_use": 8192, "sotto_locked_bytes_limit": math.Inf(1),
 	} {
 		if got := gauge(name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
@@ -148,7 +146,7 @@ func TestValues(t *testing.T) {
 
 func TestCallbacksAbsentUntilSet(t *testing.T) {
 	fams := parse(t, scrape(t, New()))
-	for _, name := range []string{"sotto_busy_slots", "sotto_slots", "sotto_locked_bytes_limit", "sotto_circuit_state"} {
+	for _, name := range []string{"sotto_busy_slots", "sotto_slots", "sotto_locked_bytes_limit"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s present before its source was set", name)
 		}
