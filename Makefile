@@ -34,7 +34,7 @@ TESTFLAGS ?=
 # keep the timeout generous but finite.
 TESTTIMEOUT ?= 25m
 
-.PHONY: all build llama-cpu run test vet staticcheck env model clean fuzz bench
+.PHONY: all build llama-cpu run test vet staticcheck nocgo env model clean fuzz bench
 
 all: build
 
@@ -60,7 +60,15 @@ $(TOOLS)/staticcheck:
 staticcheck: $(TOOLS)/staticcheck
 	$(TOOLS)/staticcheck ./...
 
-test: vet staticcheck
+# Everything but llama.cpp's binding and what links it (the binary, the
+# composition root) builds, vets and unit-tests without cgo: the HTTP edge
+# and the router must never need llama.cpp.
+NOCGO_EXCLUDE := -e '/llama$$' -e '/cmd/sotto$$' -e '/internal/node$$'
+nocgo:
+	CGO_ENABLED=0 $(GO) vet $$($(GO) list ./... | grep -v $(NOCGO_EXCLUDE))
+	CGO_ENABLED=0 $(GO) test $(TESTFLAGS) ./server/... ./client/... ./internal/engine ./internal/lint
+
+test: vet staticcheck nocgo
 	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
 
 model:
