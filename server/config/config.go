@@ -74,6 +74,24 @@ type Config struct {
 
 	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"30"`
 	ReplayRegisterSize   int `env:"REPLAY_REGISTER_SIZE" envDefault:"1000000"`
+
+	// Multi-node (docs/deployment.md): the role, the router's workers and
+	// timeouts, mutual TLS between them, and state shared by routers.
+	Role                 Role   `env:"SOTTO_ROLE" envDefault:"all"`
+	InferenceEndpoints   URLs   `env:"INFERENCE_ENDPOINTS"`
+	TLSClientCA          string `env:"SOTTO_TLS_CLIENT_CA"`
+	TLSClientCert        string `env:"SOTTO_TLS_CLIENT_CERT"`
+	TLSClientKey         string `env:"SOTTO_TLS_CLIENT_KEY"`
+	PeerSPKI             Pins   `env:"SOTTO_PEER_SPKI"`
+	BreakerThreshold     int    `env:"CIRCUIT_BREAKER_THRESHOLD" envDefault:"5"`
+	BreakerResetSeconds  int    `env:"CIRCUIT_RESET_SECONDS" envDefault:"30"`
+	HealthIntervalMS     int    `env:"SOTTO_HEALTH_INTERVAL_MS" envDefault:"2000"`
+	UpstreamConnectMS    int    `env:"SOTTO_UPSTREAM_CONNECT_TIMEOUT_MS" envDefault:"3000"`
+	UpstreamFirstByteSec int    `env:"SOTTO_UPSTREAM_FIRST_BYTE_SECONDS" envDefault:"120"`
+	UpstreamIdleSec      int    `env:"SOTTO_UPSTREAM_IDLE_SECONDS" envDefault:"60"`
+	UpstreamTotalSec     int    `env:"SOTTO_UPSTREAM_TOTAL_SECONDS" envDefault:"900"`
+	RedisURL             string `env:"REDIS_URL"`
+	SharedSecretFile     string `env:"SOTTO_SHARED_SECRET_FILE"`
 }
 
 // Lookup finds one variable, like os.LookupEnv.

@@ -43,6 +43,8 @@ func TestDefaults(t *testing.T) {
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogJSON,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
+		Role: RoleAll, BreakerThreshold: 5, BreakerResetSeconds: 30, HealthIntervalMS: 2000,
+		UpstreamConnectMS: 3000, UpstreamFirstByteSec: 120, UpstreamIdleSec: 60, UpstreamTotalSec: 900,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
@@ -223,7 +225,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 34 {
+	if len(seen) != 49 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

@@ -171,4 +171,7 @@ var (
 	_ encoding.TextUnmarshaler = (*LogFormat)(nil)
 	_ encoding.TextUnmarshaler = (*Addr)(nil)
 	_ encoding.TextUnmarshaler = (*Prefixes)(nil)
+	_ encoding.TextUnmarshaler = (*Role)(nil)
+	_ encoding.TextUnmarshaler = (*URLs)(nil)
+	_ encoding.TextUnmarshaler = (*Pins)(nil)
 )

@@ -11,12 +11,13 @@ const (
 	devAllowList = "./dev/devices"
 )
 
-// applyDerivedDefaults fills defaults that depend on other settings.
+// applyDerivedDefaults fills defaults that depend on other settings. A
+// router gets no key directory: it must never hold private keys.
 func (c *Config) applyDerivedDefaults() {
 	if c.Environment != Development {
 		return
 	}
-	if c.KeyDir == "" {
+	if c.KeyDir == "" && c.Role != RoleRouter {
 		c.KeyDir = devKeyDir
 	}
 	if c.AllowList == "" && c.DevicePolicy == AllowList {
@@ -59,18 +60,6 @@ var rules = []rule{
 	{"SOTTO_METRICS_LISTEN", func(c *Config) string {
 		if c.MetricsListen.IsSet() && c.MetricsListen == c.Listen {
 			return "must differ from SOTTO_LISTEN (leave it empty to serve /metrics on the public listener)"
-		}
-		return ""
-	}},
-	{"SOTTO_MODEL", func(c *Config) string {
-		if c.Model == "" {
-			return "required (path of the GGUF model)"
-		}
-		return ""
-	}},
-	{"SOTTO_KEY_DIR", func(c *Config) string {
-		if c.KeyDir == "" {
-			return "required in production"
 		}
 		return ""
 	}},
@@ -118,6 +107,8 @@ var rules = []rule{
 func tlsPair(c *Config, v string) string {
 	both, none := c.TLSCert != "" && c.TLSKey != "", c.TLSCert == "" && c.TLSKey == ""
 	switch {
+	case none && c.Role == RoleWorker:
+		return "required for a worker (it listens only with mutual TLS)"
 	case both || (none && c.Listen.IsLocal()):
 		return ""
 	case none:
@@ -133,7 +124,7 @@ func tlsPair(c *Config, v string) string {
 // joins one *VarError per broken rule, in variable order.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, r := range rules {
+	for _, r := range append(rules, roleRules...) {
 		if reason := r.fail(c); reason != "" {
 			errs = append(errs, &VarError{Var: r.name, Reason: reason})
 		}

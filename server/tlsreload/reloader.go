@@ -1,24 +1,26 @@
-// Package tlsreload serves the public HTTPS listener's certificate and
-// picks up a renewed certificate without a restart.
+// Package tlsreload serves certificates and CA pools read from PEM files
+// and picks up renewed files without a restart: the public listener's
+// certificate (CertReloader), and for mutual TLS between a router and its
+// workers the peer CA bundle (PoolReloader) with server and client
+// configurations that verify against the current pool (mutual.go).
 //
-// A CertReloader holds the current key pair behind an atomic pointer that
-// every handshake reads. Run polls the two files' metadata (modification
-// time, size, inode: renames by certbot or a Kubernetes secret update
-// change at least one) and reloads when either changes; Reload forces a
-// reload (for SIGHUP). A failed reload, such as a half-written pair, keeps
-// the previous certificate and logs a warning carrying only the error (no
-// file content); the next change is tried again.
+// Each reloader holds its current value behind an atomic pointer that
+// every handshake reads. Run polls the files' metadata (modification
+// time, size, inode: renames by certbot, step-ca or a Kubernetes secret
+// update change at least one) and reloads when any changes; Reload forces
+// a reload (for SIGHUP). A failed reload, such as a half-written pair,
+// keeps the previous value and logs a warning carrying only the error (no
+// file content); the next change is tried again. Connections already
+// established are never touched, so a rotation drops no stream.
 //
 // All methods are safe for concurrent use.
 package tlsreload
 
 import (
 	"context"
-	"crypto/tls"
-	"errors"
-	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -29,15 +31,17 @@ import (
 // expiry, so a minute of delay costs nothing.
 const DefaultInterval = time.Minute
 
-// CertReloader loads a certificate and key from two PEM files.
-type CertReloader struct {
-	certFile, keyFile string
-	log               *slog.Logger
+// watched is a value loaded from files and reloaded when they change.
+type watched[T any] struct {
+	what  string // "certificate", "CA pool": for log lines
+	files []string
+	load  func() (*T, error)
+	log   *slog.Logger
 
-	cert atomic.Pointer[tls.Certificate]
+	cur atomic.Pointer[T]
 
 	mu    sync.Mutex // serializes reloads; guards seen
-	seen  [2]stamp
+	seen  []stamp
 	fails atomic.Int64
 }
 
@@ -48,62 +52,53 @@ type stamp struct {
 	inode uint64
 }
 
-// NewCertReloader loads the pair once and fails if it cannot: the server
-// must not start without a certificate. log receives reload warnings; nil
-// means slog.Default().
-func NewCertReloader(certFile, keyFile string, log *slog.Logger) (*CertReloader, error) {
+func newWatched[T any](what string, log *slog.Logger, load func() (*T, error), files ...string) (*watched[T], error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	r := &CertReloader{certFile: certFile, keyFile: keyFile, log: log}
-	if err := r.Reload(); err != nil {
+	w := &watched[T]{what: what, files: files, load: load, log: log}
+	if err := w.Reload(); err != nil {
 		return nil, err
 	}
-	return r, nil
+	return w, nil
 }
 
-// GetCertificate returns the current certificate; it is the
-// tls.Config.GetCertificate hook.
-func (r *CertReloader) GetCertificate(*tls.ClientHelloInfo) (*tls.Certificate, error) {
-	return r.cert.Load(), nil
-}
-
-// Certificate returns the current certificate (Leaf is set).
-func (r *CertReloader) Certificate() *tls.Certificate { return r.cert.Load() }
+// current returns the value in use.
+func (w *watched[T]) current() *T { return w.cur.Load() }
 
 // Failures returns how many reloads have failed since the start.
-func (r *CertReloader) Failures() int64 { return r.fails.Load() }
+func (w *watched[T]) Failures() int64 { return w.fails.Load() }
 
-// Reload loads the pair now. On failure the previous certificate stays in
-// use and the error is returned.
-func (r *CertReloader) Reload() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.seen = r.stamps()
-	return r.load()
+// Reload loads the files now. On failure the previous value stays in use
+// and the error is returned.
+func (w *watched[T]) Reload() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.seen = w.stamps()
+	return w.swap()
 }
 
-// Check reloads the pair if either file changed since the last attempt and
-// reports whether a new certificate is now in use. A failed attempt is
-// logged and not retried until the files change again.
-func (r *CertReloader) Check() bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	now := r.stamps()
-	if now == r.seen {
+// Check reloads if any file changed since the last attempt and reports
+// whether a new value is now in use. A failed attempt is logged and not
+// retried until the files change again.
+func (w *watched[T]) Check() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	now := w.stamps()
+	if slices.Equal(now, w.seen) {
 		return false
 	}
-	r.seen = now
-	if err := r.load(); err != nil {
-		r.log.Warn("tls: certificate reload failed; keeping the previous certificate", "err", err)
+	w.seen = now
+	if err := w.swap(); err != nil {
+		w.log.Warn("tls: "+w.what+" reload failed; keeping the previous "+w.what, "err", err)
 		return false
 	}
-	r.log.Info("tls: certificate reloaded")
+	w.log.Info("tls: " + w.what + " reloaded")
 	return true
 }
 
 // Run calls Check every interval until ctx is done.
-func (r *CertReloader) Run(ctx context.Context, interval time.Duration) {
+func (w *watched[T]) Run(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
@@ -111,28 +106,28 @@ func (r *CertReloader) Run(ctx context.Context, interval time.Duration) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			r.Check()
+			w.Check()
 		}
 	}
 }
 
-// load parses the pair and swaps it in. Called with r.mu held.
-func (r *CertReloader) load() error {
-	c, err := tls.LoadX509KeyPair(r.certFile, r.keyFile)
+// swap loads and installs a new value. Called with w.mu held.
+func (w *watched[T]) swap() error {
+	v, err := w.load()
 	if err != nil {
-		r.fails.Add(1)
-		return fmt.Errorf("tlsreload: load key pair: %w", err)
+		w.fails.Add(1)
+		return err
 	}
-	if c.Leaf == nil || len(c.Certificate) == 0 {
-		r.fails.Add(1)
-		return errors.New("tlsreload: key pair has no leaf certificate")
-	}
-	r.cert.Store(&c)
+	w.cur.Store(v)
 	return nil
 }
 
-func (r *CertReloader) stamps() [2]stamp {
-	return [2]stamp{fileStamp(r.certFile), fileStamp(r.keyFile)}
+func (w *watched[T]) stamps() []stamp {
+	out := make([]stamp, len(w.files))
+	for i, f := range w.files {
+		out[i] = fileStamp(f)
+	}
+	return out
 }
 
 // fileStamp follows symlinks; a missing file has the zero stamp, so its
