@@ -33,3 +33,20 @@ func (s *Server) handleReady(c echo.Context) error {
 	}
 	return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"ready"}`))
 }
+
+// capacity is the worker's load as the router reads it (GET
+// /api/capacity, on the worker's mutual-TLS listener only).
+type capacity struct {
+	Ready      bool `json:"ready"`
+	Slots      int  `json:"slots"`
+	Busy       int  `json:"busy"`
+	Queued     int  `json:"queued"`
+	QueueDepth int  `json:"queue_depth"`
+}
+
+func (s *Server) handleCapacity(c echo.Context) error {
+	es := s.engineStats()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.JSON(http.StatusOK, capacity{Ready: s.ready.Load(), Slots: es.Slots, Busy: es.BusySlots,
+		Queued: es.Queued, QueueDepth: s.opts.QueueDepth})
+}

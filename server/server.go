@@ -80,6 +80,7 @@ type Options struct {
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool
+	ServeCapacity       bool // GET /api/capacity for a router (worker role)
 }
 
 // Deps are the components a Server drives. All are required except
@@ -209,6 +210,9 @@ func (s *Server) routes() *echo.Echo {
 	e.GET(wire.PathHealthLive, s.handleLive)
 	e.GET(wire.PathHealthReady, s.handleReady)
 	e.GET(wire.PathHealth, s.handleReady)
+	if s.opts.ServeCapacity {
+		e.GET(wire.PathCapacity, s.handleCapacity)
+	}
 	if s.opts.MetricsOnMainListen {
 		e.GET(wire.PathMetrics, echo.WrapHandler(s.metrics.Handler()))
 	}

@@ -16,7 +16,7 @@ import (
 	"github.com/sottolabs/sotto/server/config"
 )
 
-var serveEnvFile string
+var serveEnvFile, serveRole string
 
 var serveCmd = &cobra.Command{
 	Use:   "serve",
@@ -33,6 +33,7 @@ plaintext in locked memory.`,
 
 func init() {
 	serveCmd.Flags().StringVar(&serveEnvFile, "env-file", ".env", "dotenv file read before the environment (the environment wins)")
+	serveCmd.Flags().StringVar(&serveRole, "role", "", "all (one node), worker or router (docs/deployment.md); overrides SOTTO_ROLE")
 	rootCmd.AddCommand(serveCmd)
 }
 
@@ -43,7 +44,7 @@ func serve(ctx context.Context) error {
 	if err := harden.Apply(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
-	cfg, err := config.FromProcess(serveEnvFile)
+	cfg, err := loadConfig()
 	if err != nil {
 		return err
 	}
@@ -63,6 +64,25 @@ func serve(ctx context.Context) error {
 	}
 	defer n.Close() // after Run has returned: cancel, wait, free
 	return n.Run(ctx)
+}
+
+// loadConfig reads the environment and the .env file; --role, when
+// given, takes the place of SOTTO_ROLE.
+func loadConfig() (config.Config, error) {
+	lookup, err := config.WithDotEnv(os.LookupEnv, serveEnvFile)
+	if err != nil {
+		return config.Config{}, err
+	}
+	if serveRole != "" {
+		inner := lookup
+		lookup = func(name string) (string, bool) {
+			if name == "SOTTO_ROLE" {
+				return serveRole, true
+			}
+			return inner(name)
+		}
+	}
+	return config.Load(lookup)
 }
 
 func newLogger(p node.LogPlan) *slog.Logger {

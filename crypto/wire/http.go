@@ -8,6 +8,7 @@ const (
 	PathHealthLive  = "/health/live"  // GET: the process runs
 	PathHealthReady = "/health/ready" // GET: the process accepts chats
 	PathMetrics     = "/metrics"      // GET: Prometheus exposition (private listener in production)
+	PathCapacity    = "/api/capacity" // GET, workers only (mutual TLS): load for the router's admission
 )
 
 // Header names of a chat request and its refusals.

@@ -3,6 +3,7 @@ package lint
 import (
 	"go/parser"
 	"go/token"
+	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -57,8 +58,12 @@ func deps(graph map[string][]string, pkg string) map[string]bool {
 func within(pkg, root string) bool { return pkg == root || strings.HasPrefix(pkg, root+"/") }
 
 // blindPackages may never open what they relay: the router of the
-// multi-node design lives here. They must not reach llama.cpp, the HPKE
-// private keys or locked plaintext memory.
+// multi-node design. They must not reach llama.cpp or the key directory
+// (crypto/keys: HPKE private keys, the signing key) through any import,
+// and must not import internal/locked (plaintext memory) themselves. They
+// do reach internal/locked through crypto (the envelope header parser
+// lives beside Open) and crypto/device (whose key generation is
+// locked): those packages hold no key of the server.
 var blindPackages = []string{"server/router"}
 
 // TestImportRules enforces the layering the design relies on:
@@ -68,8 +73,8 @@ var blindPackages = []string{"server/router"}
 //     server/... and no llama;
 //   - only the binary, the composition root and llama's own tools reach
 //     the cgo llama package; the server edge does not;
-//   - blind packages reach neither llama, nor crypto/keys, nor
-//     internal/locked.
+//   - blind packages reach neither llama nor crypto/keys, and import
+//     internal/locked neither.
 func TestImportRules(t *testing.T) {
 	graph := importGraph(t)
 	if len(graph) < 10 {
@@ -89,7 +94,10 @@ func TestImportRules(t *testing.T) {
 			forbid(t, pkg, all, "llama")
 		}
 		if slices.Contains(blindPackages, pkg) {
-			forbid(t, pkg, all, "llama", "crypto/keys", "internal/locked")
+			forbid(t, pkg, all, "llama", "crypto/keys")
+			if slices.Contains(direct, "internal/locked") {
+				t.Errorf("%s imports internal/locked: a blind package holds no plaintext", pkg)
+			}
 		}
 	}
 }
@@ -113,5 +121,29 @@ func TestImportRulesBite(t *testing.T) {
 	graph := importGraph(t)
 	if !deps(graph, "cmd/sotto")["llama"] || !deps(graph, "internal/node")["server"] {
 		t.Fatalf("graph misses known edges: %v", graph["internal/node"])
+	}
+	for _, pkg := range blindPackages {
+		if _, ok := graph[pkg]; !ok {
+			t.Errorf("blind package %s does not exist: the rule checks nothing", pkg)
+		}
+	}
+}
+
+// TestRouterLinksNoLlama asks the go command itself (go list -deps, build
+// tags applied) that the router's dependencies contain neither our
+// llama.cpp binding nor the ollama module that compiles llama.cpp.
+func TestRouterLinksNoLlama(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", module+"/server/router").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	deps := strings.Fields(string(out))
+	if len(deps) < 20 || !slices.Contains(deps, module+"/crypto/wire") {
+		t.Fatalf("go list -deps looks wrong: %d packages", len(deps))
+	}
+	for _, d := range deps {
+		if d == module+"/llama" || strings.HasPrefix(d, "github.com/ollama/ollama") || d == module+"/crypto/keys" {
+			t.Errorf("server/router links %s", d)
+		}
 	}
 }

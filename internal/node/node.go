@@ -21,6 +21,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keys"
@@ -30,8 +31,10 @@ import (
 	"github.com/sottolabs/sotto/llama"
 	"github.com/sottolabs/sotto/server"
 	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/config"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/ratelimit"
+	"github.com/sottolabs/sotto/server/router"
 	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
@@ -48,8 +51,12 @@ type Node struct {
 	model     *llama.Model
 	engine    *llama.Engine
 	metrics   *metrics.Metrics
-	api       *server.Server
+	api       *server.Server          // nil for a router
+	router    *router.Router          // router role only
 	certs     *tlsreload.CertReloader // nil without TLS
+	peerCAs   *tlsreload.PoolReloader // worker and router: the CA of the other side
+	peerCert  *tlsreload.CertReloader // router: its client certificate
+	redis     *redis.Client           // nil without REDIS_URL
 }
 
 // New loads what the process needs before it can listen: the locked
@@ -66,14 +73,26 @@ func New(p Plan, log *slog.Logger) (*Node, error) {
 	if limit >= 0 {
 		log.Info("locked memory budget", "bytes", limit)
 	}
-	if err := n.openKeys(); err != nil {
-		return nil, err
+	if p.Role == config.RoleRouter {
+		err = n.buildRouter()
+	} else {
+		err = n.buildServer()
 	}
-	if n.api, err = n.newServer(); err != nil {
+	if err != nil {
 		n.Close()
 		return nil, err
 	}
 	return n, nil
+}
+
+// buildServer opens the keys and builds the API server (single node and
+// worker).
+func (n *Node) buildServer() (err error) {
+	if err = n.openKeys(); err != nil {
+		return err
+	}
+	n.api, err = n.newServer()
+	return err
 }
 
 // Close frees the engine, the model and the keys. See the package doc for
@@ -90,6 +109,10 @@ func (n *Node) Close() {
 	if n.keys != nil {
 		n.keys.Close()
 		n.keys = nil
+	}
+	if n.redis != nil {
+		n.redis.Close()
+		n.redis = nil
 	}
 }
 
@@ -151,19 +174,19 @@ func (n *Node) newServer() (*server.Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	issuer, err := n.powIssuer()
+	p := n.plan
+	issuer, err := n.powIssuer(p.Server.PoWMode, nil)
 	if err != nil {
 		return nil, err
 	}
-	p := n.plan
 	resolver := clientip.New(p.Proxies, p.UnixListener)
 	return server.New(p.Server, server.Deps{
 		Keys:          n.keys,
 		Replay:        replay.NewMemory(p.ReplaySize),
 		Devices:       policy,
 		PoW:           issuer,
-		IPLimiter:     ratelimit.NewMemory(p.IPLimit.PerMinute, p.IPLimit.Burst, maxLimiterKeys),
-		DeviceLimiter: ratelimit.NewMemory(p.DeviceLimit.PerMinute, p.DeviceLimit.Burst, maxLimiterKeys),
+		IPLimiter:     memoryLimiter(p.IPLimit),
+		DeviceLimiter: memoryLimiter(p.DeviceLimit),
 		Streams:       ratelimit.NewConcurrency(p.StreamsPerID, maxLimiterKeys),
 		Budget:        n.budget,
 		Metrics:       n.metrics,
@@ -172,15 +195,26 @@ func (n *Node) newServer() (*server.Server, error) {
 	})
 }
 
-// powIssuer returns the proof-of-work issuer with a fresh per-process
-// secret, or nil when proof of work is off.
-func (n *Node) powIssuer() (*pow.Issuer, error) {
-	if n.plan.Server.PoWMode == server.PoWOff {
+// memoryLimiter is lp in memory; the zero LimitPlan is no limit.
+func memoryLimiter(lp LimitPlan) ratelimit.Limiter {
+	if lp.PerMinute == 0 {
+		return ratelimit.Off{}
+	}
+	return ratelimit.NewMemory(lp.PerMinute, lp.Burst, maxLimiterKeys)
+}
+
+// powIssuer returns the proof-of-work issuer for mode, or nil when proof
+// of work is off. Its secret is secret (shared by routers), or a fresh
+// per-process one when secret is nil.
+func (n *Node) powIssuer(mode string, secret []byte) (*pow.Issuer, error) {
+	if mode == server.PoWOff {
 		return nil, nil
 	}
-	secret := make([]byte, 32)
-	if _, err := rand.Read(secret); err != nil {
-		return nil, fmt.Errorf("node: %w", err)
+	if secret == nil {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
 	}
 	issuer, err := pow.NewIssuer(secret, n.plan.PoWBits, powChallengeTTL)
 	if err != nil {

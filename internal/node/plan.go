@@ -10,6 +10,7 @@ import (
 	"github.com/sottolabs/sotto/llama"
 	"github.com/sottolabs/sotto/server"
 	"github.com/sottolabs/sotto/server/config"
+	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
 // Sizes that are not settings: the per-stream locked buffer and the
@@ -48,6 +49,33 @@ type Plan struct {
 	Proxies      []netip.Prefix
 	UnixListener bool
 	Grace        time.Duration
+
+	Role             config.Role
+	MTLS             MTLSPlan   // worker and router
+	Router           RouterPlan // router only
+	RedisURL         string     // shared replay register and limiters; empty: in memory
+	SharedSecretFile string     // PoW and limiter-key secret shared by routers
+}
+
+// MTLSPlan is mutual TLS between a router and its workers: the CA that
+// peers' certificates chain to, the router's client certificate, and
+// optional SPKI pins of the peers.
+type MTLSPlan struct {
+	ClientCA, ClientCert, ClientKey string
+	Pins                            tlsreload.Pins
+}
+
+// RouterPlan is the router's workers, health checks, circuit breakers and
+// timeouts.
+type RouterPlan struct {
+	Upstreams        []string
+	HealthInterval   time.Duration
+	BreakerThreshold int
+	BreakerReset     time.Duration
+	Connect          time.Duration
+	FirstByte        time.Duration
+	Idle             time.Duration
+	Total            time.Duration
 }
 
 // LogPlan is the logger's level and encoding.
@@ -73,11 +101,35 @@ type DevicesPlan struct {
 	AllowList string
 }
 
-// LimitPlan is one token-bucket limiter.
+// LimitPlan is one token-bucket limiter; the zero LimitPlan is no limit.
 type LimitPlan struct{ PerMinute, Burst int }
 
 // PlanFor derives the Plan of cfg. cfg must have passed Validate.
 func PlanFor(cfg config.Config) Plan {
+	p := basePlan(cfg)
+	p.Role = cfg.Role
+	p.MTLS = MTLSPlan{ClientCA: cfg.TLSClientCA, ClientCert: cfg.TLSClientCert, ClientKey: cfg.TLSClientKey,
+		Pins: tlsreload.Pins(cfg.PeerSPKI)}
+	p.Router = RouterPlan{
+		Upstreams: cfg.InferenceEndpoints, HealthInterval: cfg.HealthInterval(),
+		BreakerThreshold: cfg.BreakerThreshold, BreakerReset: cfg.CircuitReset(),
+		Connect:   time.Duration(cfg.UpstreamConnectMS) * time.Millisecond,
+		FirstByte: time.Duration(cfg.UpstreamFirstByteSec) * time.Second,
+		Idle:      time.Duration(cfg.UpstreamIdleSec) * time.Second,
+		Total:     time.Duration(cfg.UpstreamTotalSec) * time.Second,
+	}
+	p.RedisURL, p.SharedSecretFile = cfg.RedisURL, cfg.SharedSecretFile
+	if cfg.Role == config.RoleWorker {
+		// The router in front limits per IP and asks for proof of work;
+		// the worker's only client is the router.
+		p.Server.ServeCapacity = true
+		p.Server.PoWMode = server.PoWOff
+		p.IPLimit = LimitPlan{}
+	}
+	return p
+}
+
+func basePlan(cfg config.Config) Plan {
 	return Plan{
 		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
 		Listen:  cfg.Listen,

@@ -9,51 +9,77 @@ import (
 )
 
 // reach is one variable set to a non-default value; base holds the other
-// variables the row needs (a TLS pair, production's required settings).
+// variables the row needs (a TLS pair, production's required settings),
+// extra what the new value needs beside it (a role's own settings).
 type reach struct {
 	value string
 	base  map[string]string
+	extra map[string]string
 }
 
 // reaches lists every configuration variable. A variable missing here
 // fails TestEveryVariableReachesThePlan: a new setting must prove it
 // changes what the process is built with.
 var reaches = map[string]reach{
-	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a"}},
-	"STREAMING_ENABLED":        {"false", nil},
-	"REQUEST_TTL_SECONDS":      {"30", nil},
-	"RATE_LIMIT_PER_MINUTE":    {"7", nil},
-	"RATE_LIMIT_BURST":         {"3", nil},
-	"IP_RATE_LIMIT_PER_MINUTE": {"9", nil},
-	"IP_RATE_LIMIT_BURST":      {"4", nil},
-	"SOTTO_LISTEN":             {"127.0.0.1:9443", nil},
-	"SOTTO_TLS_CERT":           {"/other.pem", map[string]string{"SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem"}},
-	"SOTTO_TLS_KEY":            {"/other.key", map[string]string{"SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem"}},
-	"SOTTO_METRICS_LISTEN":     {"127.0.0.1:9100", nil},
-	"SOTTO_MODEL":              {"/other.gguf", nil},
-	"SOTTO_MLOCK_WEIGHTS":      {"true", nil},
-	"SOTTO_KEY_DIR":            {"/keys", nil},
-	"SOTTO_DEVICE_POLICY":      {"open", nil},
-	"SOTTO_ALLOW_LIST":         {"/devices", nil},
-	"SOTTO_SLOTS":              {"2", nil},
-	"SOTTO_CONTEXT":            {"1024", nil},
-	"SOTTO_QUEUE_DEPTH":        {"3", nil},
-	"SOTTO_THREADS":            {"2", nil},
-	"MAX_BODY_BYTES":           {"100000", nil},
-	"MAX_TOKENS_CAP":           {"2048", nil},
-	"DEFAULT_MAX_TOKENS":       {"128", nil},
-	"MAX_STREAMS_PER_DEVICE":   {"5", nil},
-	"SOTTO_PAD_QUANTUM":        {"128", nil},
-	"SOTTO_COALESCE_MS":        {"40", nil},
-	"POW_MODE":                 {"always", nil},
-	"POW_BITS":                 {"12", nil},
-	"POW_AUTO_THRESHOLD":       {"0.5", nil},
-	"SOTTO_TRUSTED_PROXIES":    {"10.0.0.0/8", nil},
-	"LOG_LEVEL":                {"debug", nil},
-	"LOG_FORMAT":               {"text", nil},
-	"SHUTDOWN_GRACE_SECONDS":   {"5", nil},
-	"REPLAY_REGISTER_SIZE":     {"1000", nil},
+	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a"}, nil},
+	"STREAMING_ENABLED":        {"false", nil, nil},
+	"REQUEST_TTL_SECONDS":      {"30", nil, nil},
+	"RATE_LIMIT_PER_MINUTE":    {"7", nil, nil},
+	"RATE_LIMIT_BURST":         {"3", nil, nil},
+	"IP_RATE_LIMIT_PER_MINUTE": {"9", nil, nil},
+	"IP_RATE_LIMIT_BURST":      {"4", nil, nil},
+	"SOTTO_LISTEN":             {"127.0.0.1:9443", nil, nil},
+	"SOTTO_TLS_CERT":           {"/other.pem", map[string]string{"SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem"}, nil},
+	"SOTTO_TLS_KEY":            {"/other.key", map[string]string{"SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem"}, nil},
+	"SOTTO_METRICS_LISTEN":     {"127.0.0.1:9100", nil, nil},
+	"SOTTO_MODEL":              {"/other.gguf", nil, nil},
+	"SOTTO_MLOCK_WEIGHTS":      {"true", nil, nil},
+	"SOTTO_KEY_DIR":            {"/keys", nil, nil},
+	"SOTTO_DEVICE_POLICY":      {"open", nil, nil},
+	"SOTTO_ALLOW_LIST":         {"/devices", nil, nil},
+	"SOTTO_SLOTS":              {"2", nil, nil},
+	"SOTTO_CONTEXT":            {"1024", nil, nil},
+	"SOTTO_QUEUE_DEPTH":        {"3", nil, nil},
+	"SOTTO_THREADS":            {"2", nil, nil},
+	"MAX_BODY_BYTES":           {"100000", nil, nil},
+	"MAX_TOKENS_CAP":           {"2048", nil, nil},
+	"DEFAULT_MAX_TOKENS":       {"128", nil, nil},
+	"MAX_STREAMS_PER_DEVICE":   {"5", nil, nil},
+	"SOTTO_PAD_QUANTUM":        {"128", nil, nil},
+	"SOTTO_COALESCE_MS":        {"40", nil, nil},
+	"POW_MODE":                 {"always", nil, nil},
+	"POW_BITS":                 {"12", nil, nil},
+	"POW_AUTO_THRESHOLD":       {"0.5", nil, nil},
+	"SOTTO_TRUSTED_PROXIES":    {"10.0.0.0/8", nil, nil},
+	"LOG_LEVEL":                {"debug", nil, nil},
+	"LOG_FORMAT":               {"text", nil, nil},
+	"SHUTDOWN_GRACE_SECONDS":   {"5", nil, nil},
+	"REPLAY_REGISTER_SIZE":     {"1000", nil, nil},
+
+	"SOTTO_ROLE": {"worker", map[string]string{"SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem"},
+		map[string]string{"SOTTO_TLS_CLIENT_CA": "/ca.pem"}},
+	"INFERENCE_ENDPOINTS":               {"https://10.0.0.9:8443", routerBase, nil},
+	"SOTTO_TLS_CLIENT_CA":               {"/other-ca.pem", workerBase, nil},
+	"SOTTO_TLS_CLIENT_CERT":             {"/other.pem", routerBase, nil},
+	"SOTTO_TLS_CLIENT_KEY":              {"/other.key", routerBase, nil},
+	"SOTTO_PEER_SPKI":                   {"47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU", workerBase, nil},
+	"CIRCUIT_BREAKER_THRESHOLD":         {"2", nil, nil},
+	"CIRCUIT_RESET_SECONDS":             {"3", nil, nil},
+	"SOTTO_HEALTH_INTERVAL_MS":          {"500", nil, nil},
+	"SOTTO_UPSTREAM_CONNECT_TIMEOUT_MS": {"100", nil, nil},
+	"SOTTO_UPSTREAM_FIRST_BYTE_SECONDS": {"5", nil, nil},
+	"SOTTO_UPSTREAM_IDLE_SECONDS":       {"6", nil, nil},
+	"SOTTO_UPSTREAM_TOTAL_SECONDS":      {"7", nil, nil},
+	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", nil, nil},
+	"SOTTO_SHARED_SECRET_FILE":          {"/secret", nil, nil},
 }
+
+// The bases of the multi-node rows: a worker (mutual TLS), a router.
+var (
+	workerBase = map[string]string{"SOTTO_ROLE": "worker", "SOTTO_TLS_CERT": "/c.pem", "SOTTO_TLS_KEY": "/k.pem", "SOTTO_TLS_CLIENT_CA": "/ca.pem"}
+	routerBase = map[string]string{"SOTTO_ROLE": "router", "SOTTO_MODEL": "", "INFERENCE_ENDPOINTS": "https://10.0.0.2:8443",
+		"SOTTO_TLS_CLIENT_CA": "/ca.pem", "SOTTO_TLS_CLIENT_CERT": "/r.pem", "SOTTO_TLS_CLIENT_KEY": "/r.key"}
+)
 
 // required are the variables without a default in development.
 var required = map[string]string{"SOTTO_MODEL": "/m.gguf"}
@@ -62,7 +88,7 @@ func planOf(t *testing.T, vars map[string]string) Plan {
 	t.Helper()
 	cfg, err := config.Load(func(name string) (string, bool) {
 		v, ok := vars[name]
-		return v, ok
+		return v, ok && v != ""
 	})
 	if err != nil {
 		t.Fatalf("config %v: %v", vars, err)
@@ -93,6 +119,9 @@ func TestEveryVariableReachesThePlan(t *testing.T) {
 				if k != name {
 					set[k] = v
 				}
+			}
+			for k, v := range r.extra {
+				set[k] = v
 			}
 			if reflect.DeepEqual(planOf(t, base), planOf(t, set)) {
 				t.Fatalf("%s=%s leaves the plan unchanged: the setting reaches nothing", name, r.value)

@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/config"
 	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
@@ -46,7 +48,7 @@ func (n *Node) Run(ctx context.Context) error {
 	defer func() { cancel(); wg.Wait() }()
 
 	errc := make(chan error, 2) // one per serving goroutine
-	handlers := newHandlerGroup(n.api.Handler())
+	handlers := newHandlerGroup(n.handler())
 	public, err := n.startPublic(ctx, &wg, handlers, errc)
 	if err != nil {
 		return err
@@ -56,13 +58,11 @@ func (n *Node) Run(ctx context.Context) error {
 		n.drain(public, nil, handlers, 0)
 		return err
 	}
-	n.log.Info("listening", "addr", n.plan.Listen.String(), "tls", n.plan.TLS.Cert != "")
-	if err := n.loadEngine(); err != nil {
+	n.log.Info("listening", "addr", n.plan.Listen.String(), "tls", n.plan.TLS.Cert != "", "role", string(n.plan.Role))
+	if err := n.start(ctx, &wg); err != nil {
 		n.drain(public, metricsSrv, handlers, 0)
 		return err
 	}
-	n.log.Info("ready")
-	wg.Go(func() { _ = n.keys.Watch(ctx, keyWatchInterval) })
 	wg.Go(func() { n.reloadOnHUP(ctx) })
 	select {
 	case <-ctx.Done():
@@ -75,8 +75,36 @@ func (n *Node) Run(ctx context.Context) error {
 	return err
 }
 
+// handler is the public listener's handler: the API server's, or the
+// router's.
+func (n *Node) handler() http.Handler {
+	if n.router != nil {
+		return n.router.Handler()
+	}
+	return n.api.Handler()
+}
+
+// start does what follows listening: a router starts its health checks
+// and certificate reloads; a single node or worker loads the model and
+// watches its key directory.
+func (n *Node) start(ctx context.Context, wg *sync.WaitGroup) error {
+	if n.router != nil {
+		wg.Go(func() { n.router.Run(ctx) })
+		wg.Go(func() { n.peerCert.Run(ctx, certCheckInterval) })
+		wg.Go(func() { n.peerCAs.Run(ctx, certCheckInterval) })
+		return nil
+	}
+	if err := n.loadEngine(); err != nil {
+		return err
+	}
+	n.log.Info("ready")
+	wg.Go(func() { _ = n.keys.Watch(ctx, keyWatchInterval) })
+	return nil
+}
+
 // startPublic listens on the public address, with TLS and certificate
-// reload when the plan has a certificate.
+// reload when the plan has a certificate (and, for a worker, mutual TLS
+// against the router CA).
 func (n *Node) startPublic(ctx context.Context, wg *sync.WaitGroup, h http.Handler, errc chan<- error) (*http.Server, error) {
 	ln, err := listen(n.plan.Listen)
 	if err != nil {
@@ -99,10 +127,33 @@ func (n *Node) startPublic(ctx context.Context, wg *sync.WaitGroup, h http.Handl
 		return nil, fmt.Errorf("node: %w", err)
 	}
 	n.certs = certs
-	srv.TLSConfig = certs.TLSConfig()
+	srv.TLSConfig, err = n.listenerTLS(certs)
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
 	wg.Go(func() { certs.Run(ctx, certCheckInterval) })
+	if n.peerCAs != nil {
+		wg.Go(func() { n.peerCAs.Run(ctx, certCheckInterval) })
+	}
 	wg.Go(func() { errc <- serveErr(srv.ServeTLS(ln, "", "")) })
 	return srv, nil
+}
+
+// listenerTLS is the public listener's TLS: the certificate alone, or for
+// a worker mutual TLS that requires a router certificate from the CA (and
+// pinned, when pins are set), with the CA bundle reloaded like the
+// certificate.
+func (n *Node) listenerTLS(certs *tlsreload.CertReloader) (*tls.Config, error) {
+	if n.plan.Role != config.RoleWorker {
+		return certs.TLSConfig(), nil
+	}
+	cas, err := tlsreload.NewPoolReloader(n.plan.MTLS.ClientCA, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("node: router CA: %w", err)
+	}
+	n.peerCAs = cas
+	return tlsreload.ServerMTLS(certs, cas, n.plan.MTLS.Pins), nil
 }
 
 // startMetrics serves /metrics on its own (private) address when the plan
@@ -125,7 +176,11 @@ func (n *Node) startMetrics(wg *sync.WaitGroup, errc chan<- error) (*http.Server
 // drain stops accepting chats, lets open streams run for grace, closes
 // every connection (cancelling what is left) and waits for the handlers.
 func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, grace time.Duration) error {
-	n.api.SetReady(false)
+	if n.router != nil {
+		n.router.SetDraining(true)
+	} else {
+		n.api.SetReady(false)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
 	if err := public.Shutdown(ctx); err != nil {
@@ -142,16 +197,28 @@ func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, gr
 	return nil
 }
 
-// Reload re-reads the keys, the certificate and the device allow-list
-// (rotation without restart). A failure keeps the previous state.
+// Reload re-reads the keys, the certificates, the peer CA bundle and the
+// device allow-list (rotation without restart). A failure keeps the
+// previous state.
 func (n *Node) Reload() {
-	if err := n.keys.Reload(); err != nil {
-		n.log.Error("key reload failed", "err", err)
+	if n.keys != nil {
+		if err := n.keys.Reload(); err != nil {
+			n.log.Error("key reload failed", "err", err)
+		}
+	}
+	reload := func(what string, f func() error) {
+		if err := f(); err != nil {
+			n.log.Error(what+" reload failed", "err", err)
+		}
 	}
 	if n.certs != nil {
-		if err := n.certs.Reload(); err != nil {
-			n.log.Error("certificate reload failed", "err", err)
-		}
+		reload("certificate", n.certs.Reload)
+	}
+	if n.peerCert != nil {
+		reload("client certificate", n.peerCert.Reload)
+	}
+	if n.peerCAs != nil {
+		reload("peer CA bundle", n.peerCAs.Reload)
 	}
 	if n.allowList != nil {
 		if err := n.allowList.Reload(); err != nil {

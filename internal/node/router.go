@@ -1,0 +1,150 @@
+package node
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/crypto/replay/redisreplay"
+	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/internal/secretfile"
+	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/ratelimit"
+	"github.com/sottolabs/sotto/server/router"
+	"github.com/sottolabs/sotto/server/tlsreload"
+)
+
+// Shared state of routers in Redis: every key under this prefix.
+const redisPrefix = "sotto:"
+
+// minSharedSecret is the least a shared secret file must hold.
+const minSharedSecret = 32
+
+// buildRouter assembles the router role: no keys, no model; workers over
+// mutual TLS; state in memory, or in Redis when routers share it.
+func (n *Node) buildRouter() error {
+	p := n.plan
+	policy, err := n.devicePolicy()
+	if err != nil {
+		return err
+	}
+	secret, err := n.sharedSecret()
+	if err != nil {
+		return err
+	}
+	issuer, err := n.powIssuer(p.Server.PoWMode, derive(secret, "pow"))
+	if err != nil {
+		return err
+	}
+	transport, err := n.upstreamTransport()
+	if err != nil {
+		return err
+	}
+	reg, ipLim, devLim, err := n.sharedState()
+	if err != nil {
+		return err
+	}
+	keyer := ratelimit.KeyFor
+	if secret != nil {
+		keyer = ratelimit.NewKeyer(derive(secret, "ratelimit"))
+	}
+	n.router, err = router.New(n.routerConfig(transport), router.Deps{
+		Replay: reg, Devices: policy, PoW: issuer, IPLimiter: ipLim, DeviceLimiter: devLim,
+		Streams: ratelimit.NewConcurrency(p.StreamsPerID, maxLimiterKeys), Keyer: keyer,
+		Metrics: n.metrics, Log: n.log, ClientIP: clientip.New(p.Proxies, p.UnixListener).ClientIP,
+	})
+	if err != nil {
+		return fmt.Errorf("node: %w", err)
+	}
+	return nil
+}
+
+func (n *Node) routerConfig(transport http.RoundTripper) router.Config {
+	p := n.plan
+	return router.Config{
+		Upstreams: p.Router.Upstreams, Transport: transport, HealthInterval: p.Router.HealthInterval,
+		BreakerThreshold: p.Router.BreakerThreshold, BreakerReset: p.Router.BreakerReset,
+		FirstByteTimeout: p.Router.FirstByte, IdleTimeout: p.Router.Idle, TotalTimeout: p.Router.Total,
+		RequestTTL: p.Server.RequestTTL, MaxBodyBytes: p.Server.MaxBodyBytes,
+		PoWMode: p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
+		MetricsOnMain: p.Server.MetricsOnMainListen,
+	}
+}
+
+// sharedSecret reads SOTTO_SHARED_SECRET_FILE (a secret file: 0600, owned
+// by the service user), or returns nil when there is none.
+func (n *Node) sharedSecret() ([]byte, error) {
+	if n.plan.SharedSecretFile == "" {
+		return nil, nil
+	}
+	buf, size, err := secretfile.Read(n.plan.SharedSecretFile, 4096, locked.NewBudget(locked.Unlimited))
+	if err != nil {
+		return nil, fmt.Errorf("node: shared secret: %w", err)
+	}
+	defer buf.Destroy()
+	if size < minSharedSecret {
+		return nil, fmt.Errorf("node: shared secret: %s holds %d bytes, want at least %d", n.plan.SharedSecretFile, size, minSharedSecret)
+	}
+	return derive(buf.Bytes()[:size], "sotto shared secret v1"), nil
+}
+
+// derive is HMAC-SHA256(secret, label): one independent key per use.
+func derive(secret []byte, label string) []byte {
+	if secret == nil {
+		return nil
+	}
+	m := hmac.New(sha256.New, secret)
+	m.Write([]byte(label))
+	return m.Sum(nil)
+}
+
+// sharedState returns the router's replay register and limiters: in
+// Redis when REDIS_URL is set (several routers behind one address), in
+// memory otherwise. Redis down makes them fail closed (503, 429).
+func (n *Node) sharedState() (replay.Register, ratelimit.Limiter, ratelimit.Limiter, error) {
+	p := n.plan
+	if p.RedisURL == "" {
+		return replay.NewMemory(p.ReplaySize), memoryLimiter(p.IPLimit), memoryLimiter(p.DeviceLimit), nil
+	}
+	opts, err := redis.ParseURL(p.RedisURL)
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("node: REDIS_URL: %w", redisURLError)
+	}
+	n.redis = redis.NewClient(opts)
+	ip := ratelimit.NewRedis(n.redis, p.IPLimit.PerMinute, p.IPLimit.Burst, redisPrefix+"rl:ip:")
+	dev := ratelimit.NewRedis(n.redis, p.DeviceLimit.PerMinute, p.DeviceLimit.Burst, redisPrefix+"rl:dev:")
+	return redisreplay.New(n.redis, redisPrefix+"replay:router:"), ip, dev, nil
+}
+
+// redisURLError replaces go-redis's parse error, whose text may quote the
+// URL (and its password).
+var redisURLError = fmt.Errorf("not a valid Redis URL")
+
+// upstreamTransport is the router's HTTP/2 connection pool to its
+// workers: mutual TLS with a reloaded client certificate and CA pool.
+func (n *Node) upstreamTransport() (*http.Transport, error) {
+	p := n.plan
+	cert, err := tlsreload.NewCertReloader(p.MTLS.ClientCert, p.MTLS.ClientKey, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("node: router certificate: %w", err)
+	}
+	cas, err := tlsreload.NewPoolReloader(p.MTLS.ClientCA, n.log)
+	if err != nil {
+		return nil, fmt.Errorf("node: worker CA: %w", err)
+	}
+	n.peerCert, n.peerCAs = cert, cas
+	return &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: p.Router.Connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     tlsreload.ClientMTLS(cert, cas, p.MTLS.Pins),
+		TLSHandshakeTimeout: p.Router.Connect,
+		ForceAttemptHTTP2:   true,
+		MaxIdleConnsPerHost: 16,
+		IdleConnTimeout:     90 * time.Second,
+	}, nil
+}

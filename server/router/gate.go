@@ -1,0 +1,171 @@
+package router
+
+import (
+	"crypto/sha256"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/metrics"
+	"github.com/sottolabs/sotto/server/problem"
+)
+
+// chat carries one request through the router's checks. Everything in it
+// is public: ciphertext, header fields and keyed ids.
+type chat struct {
+	r        *http.Request
+	now      time.Time // after the whole body was read: the ts window is checked against it
+	body     []byte
+	bodyHash [32]byte
+	hdr      crypto.Header
+	deviceID string
+	release  func() // frees the device's concurrent-stream slot
+}
+
+// step is one check; a non-nil problem refuses the request.
+type step func(*chat) *problem.Problem
+
+// steps are the checks of protocol section 4 that need no private key, in
+// order, then the router's rid claim. Step 4 (the key) is the worker's:
+// its 422 carries the key configuration and is relayed.
+func (r *Router) steps() []step {
+	return []step{
+		r.readBody,       // 1. 413, 415
+		r.checkClient,    // 2. 429 per IP, proof of work
+		r.checkEnvelope,  // 3. 400 #envelope
+		r.checkDate,      // 5. 400 #date
+		r.checkReplay,    // 6. 400 #replay
+		r.checkDevice,    // 7. 401 #device, 429 per device
+		r.checkAdmission, // 8. 503 #overloaded: no worker has room
+		r.claim,          // 10. the router's rid claim: 400 #replay, 503 when the register fails
+	}
+}
+
+func reject(p problem.Problem) *problem.Problem { return &p }
+
+func (r *Router) readBody(c *chat) *problem.Problem {
+	if c.r.ContentLength > r.cfg.MaxBodyBytes {
+		return reject(problem.New(problem.TooLarge))
+	}
+	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
+	if err != nil || mt != wire.MediaTypeRequest {
+		return reject(problem.New(problem.MediaType))
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, c.r.Body, r.cfg.MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return reject(problem.New(problem.TooLarge))
+		}
+		return reject(problem.New(problem.Envelope))
+	}
+	c.body, c.bodyHash, c.now = body, sha256.Sum256(body), r.d.Now()
+	return nil
+}
+
+func (r *Router) checkClient(c *chat) *problem.Problem {
+	key := r.d.Keyer("ip", []byte("local"))
+	if ip, err := r.d.ClientIP(c.r); err == nil {
+		key = r.d.Keyer("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
+	}
+	d, err := r.d.IPLimiter.Allow(c.r.Context(), key, c.now)
+	if err != nil || !d.Allowed {
+		r.d.Metrics.RateLimited(metrics.ScopeIP)
+		return reject(problem.RateLimitedAfter(max(d.RetryAfter, time.Second)))
+	}
+	return r.checkPoW(c)
+}
+
+func (r *Router) checkPoW(c *chat) *problem.Problem {
+	need := r.cfg.PoWMode == PoWAlways || (r.cfg.PoWMode == PoWAuto && r.pool.load() >= r.cfg.PoWAutoThreshold)
+	if !need {
+		return nil
+	}
+	if a := c.r.Header.Get(wire.HeaderPoW); a != "" && r.d.PoW.Verify(a, c.bodyHash, c.now) == nil {
+		return nil
+	}
+	r.d.Metrics.PoWChallenges.Inc()
+	return reject(problem.PoWRequired(r.d.PoW.Issue(c.now)))
+}
+
+func (r *Router) checkEnvelope(c *chat) *problem.Problem {
+	h, err := crypto.ParseHeader(c.body)
+	if err != nil {
+		return reject(problem.New(problem.Envelope))
+	}
+	c.hdr = h
+	return nil
+}
+
+func (r *Router) checkDate(c *chat) *problem.Problem {
+	if replay.CheckTime(time.UnixMilli(c.hdr.TS), c.now, r.cfg.RequestTTL) != nil {
+		return reject(problem.New(problem.Date))
+	}
+	return nil
+}
+
+func (r *Router) checkReplay(c *chat) *problem.Problem {
+	seen, err := r.d.Replay.Seen(c.r.Context(), c.hdr.RID)
+	if err != nil {
+		r.metrics.replayErrors.Inc()
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	if seen {
+		r.d.Metrics.ReplayRejected.Inc()
+		return reject(problem.New(problem.Replay))
+	}
+	return nil
+}
+
+func (r *Router) checkDevice(c *chat) *problem.Problem {
+	dk, err := device.ParseKey(c.r.Header.Get(wire.HeaderDevice))
+	if err != nil || dk.VerifyDigest(c.bodyHash, c.r.Header.Get(wire.HeaderSignature)) != nil ||
+		r.d.Devices.Trusted(c.r.Context(), dk) != nil {
+		return reject(problem.New(problem.Device))
+	}
+	id := dk.ID()
+	c.deviceID = r.d.Keyer("device", id[:])
+	d, err := r.d.DeviceLimiter.Allow(c.r.Context(), c.deviceID, c.now)
+	if err != nil || !d.Allowed {
+		r.d.Metrics.RateLimited(metrics.ScopeDevice)
+		return reject(problem.RateLimitedAfter(max(d.RetryAfter, time.Second)))
+	}
+	release, ok := r.d.Streams.Acquire(c.deviceID)
+	if !ok {
+		r.d.Metrics.RateLimited(metrics.ScopeDevice)
+		return reject(problem.RateLimitedAfter(time.Second))
+	}
+	c.release = release
+	return nil
+}
+
+func (r *Router) checkAdmission(*chat) *problem.Problem {
+	if r.draining.Load() || !r.pool.anyAvailable() {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	return nil
+}
+
+// claim registers the rid in the router's register: a second router
+// sharing it (Redis) refuses a replay. Workers claim the rid again in
+// their own registers (docs/protocol.md, "Routers and workers").
+func (r *Router) claim(c *chat) *problem.Problem {
+	expires := replay.Expiry(time.UnixMilli(c.hdr.TS), r.cfg.RequestTTL)
+	switch err := r.d.Replay.Add(c.r.Context(), c.hdr.RID, expires); {
+	case err == nil:
+		return nil
+	case errors.Is(err, replay.ErrReplay):
+		r.d.Metrics.ReplayRejected.Inc()
+		return reject(problem.New(problem.Replay))
+	default:
+		r.metrics.replayErrors.Inc()
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+}
