@@ -35,6 +35,13 @@ func selfSignedCert(t *testing.T) *[3]string {
 // trustingClient is an HTTP client trusting only the PEM file caFile.
 func trustingClient(t *testing.T, caFile string) *http.Client {
 	t.Helper()
+	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: trustingPool(t, caFile)}, ForceAttemptHTTP2: true}
+	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+}
+
+// trustingPool is a pool of the certificates in the PEM file caFile.
+func trustingPool(t *testing.T, caFile string) *x509.CertPool {
+	t.Helper()
 	pemBytes, err := os.ReadFile(caFile)
 	if err != nil {
 		t.Fatal(err)
@@ -43,8 +50,7 @@ func trustingClient(t *testing.T, caFile string) *http.Client {
 	if !roots.AppendCertsFromPEM(pemBytes) {
 		t.Fatal("no certificate in CA file")
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true}
-	return &http.Client{Transport: tr, Timeout: 10 * time.Second}
+	return roots
 }
 
 // TestE2ETLS: the public listener serves HTTPS with HTTP/2, and `sotto

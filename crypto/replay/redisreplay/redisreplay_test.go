@@ -3,9 +3,6 @@ package redisreplay
 import (
 	"context"
 	"errors"
-	"fmt"
-	"net"
-	"os/exec"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,41 +14,11 @@ import (
 	"github.com/sottolabs/sotto/internal/testenv"
 )
 
-// startRedis runs a private redis-server on a free loopback port for the
-// test; it skips the test outside CI when redis-server is missing.
+// startRedis runs a private redis-server for the test (testenv.Redis).
 func startRedis(t *testing.T, args ...string) *redis.Client {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("redis-server not installed (.ci/run installs it)")
-		}
-		t.Skip("redis-server not installed")
-	}
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := l.Addr().(*net.TCPAddr).Port
-	l.Close()
-	args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "",
-		"--appendonly", "no", "--dir", t.TempDir()}, args...)
-	cmd := exec.Command(bin, args...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	c := redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port)})
-	t.Cleanup(func() { c.Close() })
-	for i := 0; ; i++ {
-		if c.Ping(context.Background()).Err() == nil {
-			return c
-		}
-		if i == 200 {
-			t.Fatal("redis-server did not answer")
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
+	c, _ := testenv.Redis(t, args...)
+	return c
 }
 
 func rid(i byte) [16]byte { return [16]byte{0: i, 15: 0x55} }
