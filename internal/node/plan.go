@@ -120,11 +120,11 @@ func PlanFor(cfg config.Config) Plan {
 	}
 	p.RedisURL, p.SharedSecretFile = cfg.RedisURL, cfg.SharedSecretFile
 	if cfg.Role == config.RoleWorker {
-		// The router in front limits per IP and asks for proof of work;
-		// the worker's only client is the router.
+		// The router in front limits per IP and per device and asks for
+		// proof of work; the worker's only client is the router.
 		p.Server.ServeCapacity = true
 		p.Server.PoWMode = server.PoWOff
-		p.IPLimit = LimitPlan{}
+		p.IPLimit, p.DeviceLimit = LimitPlan{}, LimitPlan{}
 	}
 	return p
 }

@@ -76,9 +76,13 @@ func (r *Router) checkClient(c *chat) *problem.Problem {
 		key = r.d.Keyer("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
 	}
 	d, err := r.d.IPLimiter.Allow(c.r.Context(), key, c.now)
-	if err != nil || !d.Allowed {
+	if err != nil {
+		r.metrics.stateError("ratelimit")
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	if !d.Allowed {
 		r.d.Metrics.RateLimited(metrics.ScopeIP)
-		return reject(problem.RateLimitedAfter(max(d.RetryAfter, time.Second)))
+		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
 	return r.checkPoW(c)
 }
@@ -114,7 +118,7 @@ func (r *Router) checkDate(c *chat) *problem.Problem {
 func (r *Router) checkReplay(c *chat) *problem.Problem {
 	seen, err := r.d.Replay.Seen(c.r.Context(), c.hdr.RID)
 	if err != nil {
-		r.metrics.replayErrors.Inc()
+		r.metrics.stateError("replay")
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	if seen {
@@ -130,12 +134,18 @@ func (r *Router) checkDevice(c *chat) *problem.Problem {
 		r.d.Devices.Trusted(c.r.Context(), dk) != nil {
 		return reject(problem.New(problem.Device))
 	}
-	id := dk.ID()
-	c.deviceID = r.d.Keyer("device", id[:])
+	// The canonical key text, keyed by the Keyer (shared by routers that
+	// share limiters): dk.ID() is per process and would split a device's
+	// allowance between routers.
+	c.deviceID = r.d.Keyer("device", []byte(dk.String()))
 	d, err := r.d.DeviceLimiter.Allow(c.r.Context(), c.deviceID, c.now)
-	if err != nil || !d.Allowed {
+	if err != nil {
+		r.metrics.stateError("ratelimit")
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	if !d.Allowed {
 		r.d.Metrics.RateLimited(metrics.ScopeDevice)
-		return reject(problem.RateLimitedAfter(max(d.RetryAfter, time.Second)))
+		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
 	release, ok := r.d.Streams.Acquire(c.deviceID)
 	if !ok {
@@ -165,7 +175,7 @@ func (r *Router) claim(c *chat) *problem.Problem {
 		r.d.Metrics.ReplayRejected.Inc()
 		return reject(problem.New(problem.Replay))
 	default:
-		r.metrics.replayErrors.Inc()
+		r.metrics.stateError("replay")
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 }

@@ -14,7 +14,7 @@ type upstreamMetrics struct {
 	inFlight     *prometheus.GaugeVec
 	breaker      *prometheus.GaugeVec
 	healthy      *prometheus.GaugeVec
-	replayErrors prometheus.Counter
+	stateErrors  *prometheus.CounterVec
 }
 
 // outcomes of one attempt on a worker.
@@ -35,16 +35,21 @@ func newUpstreamMetrics(reg prometheus.Registerer) (*upstreamMetrics, error) {
 			Help: "Circuit breaker per worker: 0 closed, 1 half-open, 2 open."}, l),
 		healthy: prometheus.NewGaugeVec(prometheus.GaugeOpts{Namespace: "sotto", Name: "upstream_healthy",
 			Help: "1 while the worker passes its active health checks."}, l),
-		replayErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: "sotto", Name: "replay_register_errors_total",
-			Help: "Requests refused (503) because the replay register could not answer (Redis down): replay fails closed."}),
+		stateErrors: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sotto", Name: "shared_state_errors_total",
+			Help: "Requests refused (503) because the replay register or a rate limiter could not answer (Redis down): both fail closed."},
+			[]string{"store"}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.firstByte, m.inFlight, m.breaker, m.healthy, m.replayErrors} {
+	for _, c := range []prometheus.Collector{m.requests, m.firstByte, m.inFlight, m.breaker, m.healthy, m.stateErrors} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
 	}
 	return m, nil
 }
+
+// stateError counts one refusal because store ("replay", "ratelimit")
+// could not answer.
+func (m *upstreamMetrics) stateError(store string) { m.stateErrors.WithLabelValues(store).Inc() }
 
 // init creates u's series so they exist before the first event.
 func (m *upstreamMetrics) init(u *Upstream) {
@@ -54,6 +59,8 @@ func (m *upstreamMetrics) init(u *Upstream) {
 	m.inFlight.WithLabelValues(u.Name)
 	m.breaker.WithLabelValues(u.Name).Set(0)
 	m.healthy.WithLabelValues(u.Name).Set(0)
+	m.stateErrors.WithLabelValues("replay")
+	m.stateErrors.WithLabelValues("ratelimit")
 }
 
 func (m *upstreamMetrics) outcome(u *Upstream, o string) { m.requests.WithLabelValues(u.Name, o).Inc() }
