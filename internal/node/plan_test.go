@@ -70,8 +70,8 @@ var reaches = map[string]reach{
 	"SOTTO_UPSTREAM_FIRST_BYTE_SECONDS": {"5", nil, nil},
 	"SOTTO_UPSTREAM_IDLE_SECONDS":       {"6", nil, nil},
 	"SOTTO_UPSTREAM_TOTAL_SECONDS":      {"7", nil, nil},
-	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", nil, nil},
-	"SOTTO_SHARED_SECRET_FILE":          {"/secret", nil, nil},
+	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", routerBase, map[string]string{"SOTTO_SHARED_SECRET_FILE": "/s"}},
+	"SOTTO_SHARED_SECRET_FILE":          {"/secret", routerBase, nil},
 }
 
 // The bases of the multi-node rows: a worker (mutual TLS), a router.

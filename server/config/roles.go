@@ -127,6 +127,9 @@ var roleRules = []rule{
 		if c.RedisURL == "" {
 			return ""
 		}
+		if c.Role != RoleRouter {
+			return "only for the router role (workers keep their own replay register)"
+		}
 		if !strings.HasPrefix(c.RedisURL, "redis://") && !strings.HasPrefix(c.RedisURL, "rediss://") && !strings.HasPrefix(c.RedisURL, "unix://") {
 			return "must be a redis://, rediss:// or unix:// URL"
 		}
@@ -136,7 +139,7 @@ var roleRules = []rule{
 		if c.Role == RoleRouter && c.RedisURL != "" && c.SharedSecretFile == "" {
 			return "required for routers sharing REDIS_URL (rate-limit keys and proof of work must agree)"
 		}
-		return ""
+		return onlyFor(c, RoleRouter, c.SharedSecretFile != "", false)
 	}},
 }
 

@@ -77,7 +77,7 @@ func TestWorkerRole(t *testing.T) {
 func TestMultiNodeValuesRefused(t *testing.T) {
 	for name, v := range map[string]string{
 		"INFERENCE_ENDPOINTS": "http://plain:80", "SOTTO_PEER_SPKI": "c2hvcnQ=", "SOTTO_ROLE": "edge",
-		"REDIS_URL": "tcp://r:6379", "SOTTO_TLS_CLIENT_CA": "/ca.pem",
+		"REDIS_URL": "redis://r:6379", "SOTTO_TLS_CLIENT_CA": "/ca.pem", "SOTTO_SHARED_SECRET_FILE": "/s",
 	} {
 		_, err := Load(vars(base(name, v)))
 		if got := varsOf(err); len(got) != 1 || got[0] != name || strings.Contains(err.Error(), v) {
