@@ -297,3 +297,44 @@ func TestCertificateRotationDuringStreams(t *testing.T) {
 		t.Fatalf("after the rotation: %v", err)
 	}
 }
+
+// workerMetric reads one series of a worker's /metrics over mutual TLS.
+func (c *cluster) workerMetric(t *testing.T, w *proc, series string) string {
+	t.Helper()
+	body := get(t, c.mtls, w.url+"/metrics")
+	for line := range strings.SplitSeq(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			return v
+		}
+	}
+	return ""
+}
+
+// TestClientGoneFreesWorker: a client that leaves mid-stream makes the
+// router cancel the worker's request, and the worker's stream and slot
+// are freed (sotto_active_streams and sotto_busy_slots back to 0).
+func TestClientGoneFreesWorker(t *testing.T) {
+	c := newCluster(t, 1)
+	r := c.startRouter(t)
+	cl := c.sdk(t, r, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	_, err := cl.Chat(ctx, greedyReq("Once upon a time", 450), func([]byte) error {
+		cancel()
+		return nil
+	})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled chat: %v", err)
+	}
+	w := c.workers[0]
+	deadline := time.Now().Add(10 * time.Second)
+	for c.workerMetric(t, w, "sotto_active_streams") != "0" || c.workerMetric(t, w, "sotto_busy_slots") != "0" {
+		if time.Now().After(deadline) {
+			t.Fatalf("worker still streaming: active %s, busy %s", c.workerMetric(t, w, "sotto_active_streams"),
+				c.workerMetric(t, w, "sotto_busy_slots"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if v := metric(t, r, `sotto_upstream_requests_total{outcome="client_gone",upstream="w1"}`); v != 1 {
+		t.Fatalf("router counted %v client_gone", v)
+	}
+}

@@ -122,6 +122,9 @@ func (r *Router) attempt(ctx context.Context, w http.ResponseWriter, u *Upstream
 		return true
 	}
 	err = r.relay(w, resp, cancel)
+	if err != nil && c.r.Context().Err() != nil {
+		err = errClientGone // the client left; the upstream read failed because of it
+	}
 	switch {
 	case err == nil, errors.Is(err, errClientGone):
 		done(nil)
