@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 
 type benchChatFlags struct {
 	server, pin, deviceKey, caFile, suite string
+	clientCert, clientKey                 string
 	parallel, requests, words, maxTokens  int
 	warmup                                int
 	seed                                  uint64
@@ -66,6 +68,8 @@ func init() {
 	f.StringVar(&o.pin, "pin", "", "pinned signing public key, ed25519:<base64url> (required; sotto keys show --pin)")
 	f.StringVar(&o.deviceKey, "device-key", "", "enrolled device key file (default $XDG_CONFIG_HOME/sotto/device.key)")
 	f.StringVar(&o.caFile, "ca-file", "", "PEM certificates to trust for an https server (default: the system roots)")
+	f.StringVar(&o.clientCert, "client-cert", "", "PEM client certificate for a mutual-TLS server (a worker: measures the router hop)")
+	f.StringVar(&o.clientKey, "client-key", "", "the private key of --client-cert (PEM)")
 	f.StringVar(&o.suite, "suite", "x25519", "HPKE suite: x25519 or xwing")
 	f.IntVar(&o.parallel, "parallel", 1, "requests in flight at once")
 	f.IntVar(&o.requests, "requests", 0, "total requests (0 = --parallel)")
@@ -164,6 +168,9 @@ func newBenchClient(o benchChatFlags) (*client.Client, func(), error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := withClientCert(hc, o.clientCert, o.clientKey); err != nil {
+		return nil, nil, err
+	}
 	// No StatePath: each run verifies the server's key configuration afresh.
 	return openClient(client.Config{BaseURL: o.server, SigningKey: pin, HTTPClient: hc}, o.suite, o.deviceKey)
 }
@@ -185,6 +192,24 @@ func benchHTTPClient(caFile string, parallel int) (*http.Client, error) {
 		tr.MaxIdleConns = max(tr.MaxIdleConns, parallel+1)
 	}
 	return hc, nil
+}
+
+// withClientCert makes hc present the certificate in certFile and
+// keyFile (none when certFile is empty), as a router does to its workers.
+func withClientCert(hc *http.Client, certFile, keyFile string) error {
+	if certFile == "" {
+		return nil
+	}
+	pair, err := tls.LoadX509KeyPair(certFile, keyFile)
+	if err != nil {
+		return fmt.Errorf("bench: --client-cert: %w", err)
+	}
+	tr, ok := hc.Transport.(*http.Transport)
+	if !ok || tr.TLSClientConfig == nil {
+		return errors.New("bench: --client-cert needs an https server and --ca-file")
+	}
+	tr.TLSClientConfig.Certificates = []tls.Certificate{pair}
+	return nil
 }
 
 // benchWarmup sends o.warmup untimed one-token requests, so that the
