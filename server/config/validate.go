@@ -63,8 +63,8 @@ var rules = []rule{
 		return ""
 	}},
 	{"SOTTO_MODEL", func(c *Config) string {
-		if c.Model == "" {
-			return "required (path of the GGUF model)"
+		if c.Model == "" && c.Environment == Production {
+			return "required in production (path of the GGUF model; development serves the embedded demo model)"
 		}
 		return ""
 	}},
