@@ -2,8 +2,11 @@ package main
 
 import (
 	"errors"
+	"net/http"
 	"os"
+	"strconv"
 	"testing"
+	"time"
 
 	"github.com/rogpeppe/go-internal/testscript"
 
@@ -33,8 +36,10 @@ func TestScripts(t *testing.T) {
 		Setup: func(env *testscript.Env) error {
 			env.Setenv("MODELS", models)
 			env.Setenv("STORIES", stories)
+			env.Setenv("PORT", strconv.Itoa(freePort(t)))
 			return nil
 		},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitready": waitReadyCmd},
 		Condition: func(cond string) (bool, error) {
 			if cond != "models" {
 				return false, errors.New("unknown condition " + cond)
@@ -45,4 +50,25 @@ func TestScripts(t *testing.T) {
 			return models != "", nil
 		},
 	})
+}
+
+// waitReadyCmd is the script command `waitready URL`: it waits until the
+// server at URL answers /health/ready with 200 (a background `sotto serve`
+// loading its model).
+func waitReadyCmd(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitready URL")
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		resp, err := http.Get(args[0] + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	ts.Fatalf("%s not ready after 60 s", args[0])
 }
