@@ -47,10 +47,10 @@ func (s *chatSession) turn(msgs []client.Message) (string, error) {
 	if err != nil {
 		return "", describeChatError(err, s.dev)
 	}
-	printTurnStats(s.cmd.ErrOrStderr(), res, clock)
 	if res.FinishReason == crypto.FinishError {
 		return "", describeFinishError(res.ErrorCode)
 	}
+	printTurnStats(s.cmd.ErrOrStderr(), res, clock)
 	return reply.String(), nil
 }
 
