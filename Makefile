@@ -71,8 +71,11 @@ nocgo:
 test: vet staticcheck nocgo
 	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
 
-model:
-	./scripts/model.sh
+# make model: download and verify the default instruct model into
+# $(MODELS_DIR) (sotto model pull; see docs/models.md).
+MODELS_DIR ?= models
+model: build
+	./$(BIN) model pull --dir $(MODELS_DIR)
 
 clean:
 	rm -rf bin

@@ -29,6 +29,12 @@ type ModelParams struct {
 	// Budget is charged for the locked scratch memory ApplyChatTemplate
 	// uses; nil means an unlimited budget. (Engines use Config.Budget.)
 	Budget *locked.Budget
+	// Template, when set, formats chats in place of the file's chat
+	// template (for a model whose file has none that suits it, such as
+	// the embedded demo model, internal/demomodel). It writes into dst
+	// (locked memory) and returns the length; a length over len(dst) is
+	// the size needed, and then nothing was written.
+	Template func(msgs []Message, addAssistant bool, dst []byte) int
 }
 
 // ModelInfo describes a loaded model. None of it is secret.
@@ -54,7 +60,9 @@ type Model struct {
 	vocab  *C.struct_llama_vocab
 	nVocab int32
 	// tmpl is the model's chat template (owned by the model) or nil.
-	tmpl      *C.char
+	tmpl *C.char
+	// format replaces tmpl when set (ModelParams.Template).
+	format    func(msgs []Message, addAssistant bool, dst []byte) int
 	vocabOnly bool
 	budget    *locked.Budget
 	info      ModelInfo
@@ -117,7 +125,7 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 	if ptr == nil {
 		return nil, fmt.Errorf("%w: %s: refused by llama.cpp", ErrInvalidModel, path)
 	}
-	m := &Model{ptr: ptr, vocab: C.llama_model_get_vocab(ptr), vocabOnly: p.VocabOnly, budget: p.Budget}
+	m := &Model{ptr: ptr, vocab: C.llama_model_get_vocab(ptr), vocabOnly: p.VocabOnly, budget: p.Budget, format: p.Template}
 	if m.budget == nil {
 		m.budget = locked.NewBudget(locked.Unlimited)
 	}

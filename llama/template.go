@@ -30,7 +30,8 @@ const chatMsgSize = int(unsafe.Sizeof(C.struct_llama_chat_message{}))
 // with the prefix of an assistant turn. If the result does not fit, it
 // returns the needed length and ErrTemplateTooLong.
 //
-// Models without a chat template (base models such as stories260K) use the
+// ModelParams.Template, when set, replaces the model's template. Models
+// without a chat template (base models such as stories260K) use the
 // plain fallback: the message contents joined by "\n", no role markers.
 // Such a model was never trained on any chat markup, so role markers would
 // be text it tries to continue; the plain form turns a chat into the
@@ -49,6 +50,13 @@ func (m *Model) applyTemplate(msgs []Message, addAssistant bool, dst []byte, bud
 	total, err := validateMessages(msgs)
 	if err != nil {
 		return 0, err
+	}
+	if m.format != nil {
+		n := m.format(msgs, addAssistant, dst)
+		if n > len(dst) {
+			return n, ErrTemplateTooLong
+		}
+		return n, nil
 	}
 	if m.tmpl == nil {
 		return plainTemplate(msgs, dst)

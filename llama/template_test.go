@@ -4,6 +4,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/sottolabs/sotto/internal/demomodel"
 	"github.com/sottolabs/sotto/internal/testenv"
 )
 
@@ -44,6 +45,27 @@ func TestChatTemplateFallback(t *testing.T) {
 	n, err := m.ApplyChatTemplate(chat, true, dst)
 	if err != nil || string(dst[:n]) != want {
 		t.Fatalf("fallback = %q, %v; want %q", dst[:n], err, want)
+	}
+	n, err = m.ApplyChatTemplate(chat, true, dst[:5])
+	if !errors.Is(err, ErrTemplateTooLong) || n != len(want) {
+		t.Fatalf("into 5 bytes = %d, %v; want %d, ErrTemplateTooLong", n, err, len(want))
+	}
+}
+
+// TestChatTemplateOverride: ModelParams.Template replaces the file's
+// formatting (here the demo model's story template), and its "too small"
+// answer becomes ErrTemplateTooLong.
+func TestChatTemplateOverride(t *testing.T) {
+	m, err := LoadModel(testenv.Model(t, "stories260K.gguf"), ModelParams{VocabOnly: true, Template: demomodel.Template})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	const want = "Hi there\nHello!\nName a color.\n"
+	dst := make([]byte, 64)
+	n, err := m.ApplyChatTemplate(chat, true, dst)
+	if err != nil || string(dst[:n]) != want {
+		t.Fatalf("override = %q, %v; want %q", dst[:n], err, want)
 	}
 	n, err = m.ApplyChatTemplate(chat, true, dst[:5])
 	if !errors.Is(err, ErrTemplateTooLong) || n != len(want) {

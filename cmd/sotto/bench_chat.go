@@ -21,6 +21,7 @@ import (
 
 	"github.com/sottolabs/sotto/client"
 	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
 )
 
 type benchChatFlags struct {
@@ -221,7 +222,7 @@ func benchWarmup(ctx context.Context, c *client.Client, o benchChatFlags) error 
 		req := benchRequest(o, o.seed+uint64(o.requests+i))
 		req.MaxTokens = 1
 		if _, err := c.Chat(ctx, req, nil); err != nil {
-			return fmt.Errorf("bench: warm-up request: %w", describeChatError(err))
+			return fmt.Errorf("bench: warm-up request: %w", describeChatError(err, device.Key{}))
 		}
 	}
 	return nil

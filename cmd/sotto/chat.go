@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
@@ -11,10 +10,8 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -23,7 +20,6 @@ import (
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keyconfig"
 	"github.com/sottolabs/sotto/crypto/keys"
-	"github.com/sottolabs/sotto/server/problem"
 )
 
 // The --dev settings: what scripts/run.sh (make run) serves.
@@ -45,7 +41,7 @@ var chatOpts struct {
 	maxTokens                                     int
 	temperature                                   float64
 	seed                                          uint64
-	dev, verbose                                  bool
+	dev, verbose, quiet                           bool
 }
 
 var chatCmd = &cobra.Command{
@@ -55,146 +51,51 @@ var chatCmd = &cobra.Command{
 		"signing key (--pin, --pin-file, or the key directory with --dev), signs it with the\n" +
 		"device key, and prints the reply as it streams. With -p it answers one prompt;\n" +
 		"otherwise it reads one message per line from standard input and keeps the\n" +
-		"conversation until /exit or end of input. See docs/client.md.",
+		"conversation (sent whole each turn) until /exit or end of input; /reset forgets\n" +
+		"it. Ctrl-C stops the reply being written; a second Ctrl-C quits. After each\n" +
+		"reply, standard error gets tokens, time to first token and tokens/s (--quiet:\n" +
+		"not). See docs/client.md.",
 	Args: cobra.NoArgs,
 	RunE: runChat,
 }
 
 func runChat(cmd *cobra.Command, _ []string) error {
-	c, closeKey, err := newChatClient(cmd)
+	c, dev, closeKey, err := newChatClient(cmd)
 	if err != nil {
 		return err
 	}
 	defer closeKey()
-	base := []client.Message(nil)
+	sess := newChatSession(cmd, c, dev)
+	defer sess.stop()
 	if chatOpts.system != "" {
-		base = append(base, client.Message{Role: client.RoleSystem, Content: chatOpts.system})
+		sess.base = []client.Message{{Role: client.RoleSystem, Content: chatOpts.system}}
 	}
 	if cmd.Flags().Changed("prompt") {
-		msgs := append(base, client.Message{Role: client.RoleUser, Content: chatOpts.prompt})
-		_, err := chatTurn(cmd, c, msgs)
-		return err
+		return sess.once(chatOpts.prompt)
 	}
-	return chatLoop(cmd, c, base)
+	return sess.loop(cmd.InOrStdin())
 }
 
-// chatLoop is the interactive mode: one user message per input line.
-// A failed turn is reported and left out of the history; the command then
-// fails at the end.
-func chatLoop(cmd *cobra.Command, c *client.Client, history []client.Message) error {
-	in := bufio.NewScanner(cmd.InOrStdin())
-	in.Buffer(make([]byte, 0, 64<<10), maxInputLine)
-	prompt := isTerminal(cmd.InOrStdin())
-	failed := 0
-	for {
-		if prompt {
-			fmt.Fprint(cmd.ErrOrStderr(), "> ")
-		}
-		if !in.Scan() {
-			break
-		}
-		line := strings.TrimSpace(in.Text())
-		if line == "" {
-			continue
-		}
-		if line == "/exit" {
-			break
-		}
-		msgs := append(history[:len(history):len(history)], client.Message{Role: client.RoleUser, Content: line})
-		reply, err := chatTurn(cmd, c, msgs)
-		if err != nil {
-			fmt.Fprintln(cmd.ErrOrStderr(), "sotto:", err)
-			failed++
-			continue
-		}
-		history = append(msgs, client.Message{Role: client.RoleAssistant, Content: reply})
-	}
-	if err := in.Err(); err != nil {
-		return fmt.Errorf("chat: reading input: %w", err)
-	}
-	if failed > 0 {
-		return fmt.Errorf("chat: %d turn(s) failed", failed)
-	}
-	return nil
-}
-
-// chatTurn sends msgs, prints the reply as it streams and a newline after
-// it, and returns the reply. Ctrl-C during the reply cancels it (the
-// stream is closed, so the server stops generating).
-func chatTurn(cmd *cobra.Command, c *client.Client, msgs []client.Message) (string, error) {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	out := cmd.OutOrStdout()
-	var reply strings.Builder
-	res, err := c.Chat(ctx, chatRequest(cmd, msgs), func(text []byte) error {
-		reply.Write(text)
-		_, err := out.Write(text)
-		return err
-	})
-	if reply.Len() > 0 || err == nil {
-		fmt.Fprintln(out)
-	}
-	if err != nil {
-		return "", describeChatError(err)
-	}
-	if chatOpts.verbose {
-		fmt.Fprintf(cmd.ErrOrStderr(), "[finish %s, prompt tokens %d, completion tokens %d]\n",
-			res.FinishReason, res.PromptTokens, res.CompletionTokens)
-	}
-	if res.FinishReason == crypto.FinishError {
-		return "", fmt.Errorf("chat: generation failed on the server (code %s)", res.ErrorCode)
-	}
-	return reply.String(), nil
-}
-
-// chatRequest builds the request with the sampling flags the user set.
-func chatRequest(cmd *cobra.Command, msgs []client.Message) client.Request {
-	req := client.Request{Messages: msgs, MaxTokens: chatOpts.maxTokens}
-	if cmd.Flags().Changed("temperature") {
-		t := chatOpts.temperature
-		req.Temperature = &t
-	}
-	if cmd.Flags().Changed("seed") {
-		s := chatOpts.seed
-		req.Seed = &s
-	}
-	return req
-}
-
-// describeChatError adds what the user can do about the common refusals.
-// Neither the error nor the hint carries content.
-func describeChatError(err error) error {
-	var pe *client.ProblemError
-	switch {
-	case errors.As(err, &pe) && pe.Name == problem.Device:
-		return fmt.Errorf("%w: this device is not enrolled on the server (sotto device show, then sotto device allow on the server)", err)
-	case errors.As(err, &pe) && pe.Name == problem.RateLimited, errors.As(err, &pe) && pe.Name == problem.Overloaded:
-		return fmt.Errorf("%w: try again later", err)
-	case errors.Is(err, keyconfig.ErrUnpinned):
-		return fmt.Errorf("%w: the server's key configuration is not signed by the pinned key (wrong --pin, or wrong server)", err)
-	}
-	return err
-}
-
-// newChatClient resolves the flags into a client. closeKey destroys the
-// device key held in locked memory.
-func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
+// newChatClient resolves the flags into a client and the device's public
+// key (for the enrolment hint). closeKey destroys the device key held in
+// locked memory.
+func newChatClient(cmd *cobra.Command) (*client.Client, device.Key, func(), error) {
 	if chatOpts.dev {
 		setDefault(&chatOpts.server, devServer)
 		setDefault(&chatOpts.deviceKey, devDeviceKey)
 	}
 	if chatOpts.server == "" {
-		return nil, nil, errors.New("chat: no server (--server URL, or --dev)")
+		return nil, device.Key{}, nil, errors.New("chat: no server (--server URL, or --dev)")
 	}
 	pin, err := chatPin()
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
 	httpClient, err := chatHTTPClient(chatOpts.caFile)
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
-	return openClient(client.Config{
+	return openClientWithKey(client.Config{
 		BaseURL: chatOpts.server, SigningKey: pin, HTTPClient: httpClient,
 		StatePath: chatStatePath(cmd, pin),
 	}, chatOpts.suite, chatOpts.deviceKey)
@@ -204,29 +105,41 @@ func newChatClient(cmd *cobra.Command) (*client.Client, func(), error) {
 // key read from the file deviceKeyFlag names (or the default), and builds
 // the client. The returned func destroys the locked device key.
 func openClient(cfg client.Config, suiteName, deviceKeyFlag string) (*client.Client, func(), error) {
+	c, _, closeKey, err := openClientWithKey(cfg, suiteName, deviceKeyFlag)
+	return c, closeKey, err
+}
+
+// openClientWithKey is openClient that also returns the device's public
+// key.
+func openClientWithKey(cfg client.Config, suiteName, deviceKeyFlag string) (*client.Client, device.Key, func(), error) {
 	suite, err := chatSuite(suiteName)
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
 	keyPath, err := deviceKeyPath(deviceKeyFlag)
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
 	budget, err := keysBudget()
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
 	priv, err := device.ReadKeyFile(keyPath, budget)
 	if err != nil {
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
 	cfg.Suite, cfg.DeviceKey = suite, ed25519.PrivateKey(priv.Bytes())
+	pub, err := device.PublicKey(cfg.DeviceKey)
+	if err != nil {
+		priv.Destroy()
+		return nil, device.Key{}, nil, err
+	}
 	c, err := client.New(cfg)
 	if err != nil {
 		priv.Destroy()
-		return nil, nil, err
+		return nil, device.Key{}, nil, err
 	}
-	return c, priv.Destroy, nil
+	return c, pub, priv.Destroy, nil
 }
 
 // chatHTTPClient returns nil (the SDK's default client, system roots) or,
@@ -355,7 +268,8 @@ func init() {
 	f.Float64Var(&chatOpts.temperature, "temperature", 0, "sampling temperature (default: the server's)")
 	f.Uint64Var(&chatOpts.seed, "seed", 0, "sampling seed (default: random)")
 	f.BoolVar(&chatOpts.dev, "dev", false, "use the development server of make run: "+devServer+", "+devDeviceKey+", pin from "+devKeyDir)
-	f.BoolVar(&chatOpts.verbose, "verbose", false, "print token usage to standard error")
+	f.BoolVar(&chatOpts.verbose, "verbose", false, "also print the finish reason and prompt tokens to standard error")
+	f.BoolVar(&chatOpts.quiet, "quiet", false, "do not print tokens, time to first token and tokens/s after each reply")
 	chatCmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
 	rootCmd.AddCommand(chatCmd)
 }

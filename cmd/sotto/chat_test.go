@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -61,7 +62,8 @@ func TestChatOneShot(t *testing.T) {
 	if out != "Hello, world.\n" {
 		t.Errorf("stdout = %q", out)
 	}
-	if errOut != "[finish stop, prompt tokens 7, completion tokens 2]\n" {
+	// --verbose adds the finish line; then the numbers of every reply.
+	if !regexp.MustCompile(`^\[finish stop, prompt tokens 7, completion tokens 2\]\n\[2 tokens, first token [0-9]+ ms, [0-9.]+ tokens/s\]\n$`).MatchString(errOut) {
 		t.Errorf("stderr = %q", errOut)
 	}
 	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7}`
@@ -72,7 +74,7 @@ func TestChatOneShot(t *testing.T) {
 
 func TestChatInteractiveKeepsHistory(t *testing.T) {
 	s := clienttest.New(t)
-	out, errOut, err := runChatCmd(t, s, "first question\n\nsecond question\n/exit\nnever sent\n", "--suite", "xwing")
+	out, errOut, err := runChatCmd(t, s, "first question\n\nsecond question\n/exit\nnever sent\n", "--suite", "xwing", "--quiet")
 	if err != nil {
 		t.Fatalf("chat: %v (stderr %q)", err, errOut)
 	}
@@ -92,16 +94,19 @@ func TestChatInteractiveKeepsHistory(t *testing.T) {
 func TestChatInteractiveFailedTurn(t *testing.T) {
 	s := clienttest.New(t)
 	s.QueueProblems(problem.New(problem.Device))
-	out, errOut, err := runChatCmd(t, s, "secret one\nsecret two\n")
+	out, errOut, err := runChatCmd(t, s, "secret one\nsecret two\n", "--quiet")
 	if err == nil || err.Error() != "chat: 1 turn(s) failed" {
 		t.Fatalf("err = %v", err)
 	}
 	if out != "Hello, world.\n" {
 		t.Errorf("stdout = %q", out)
 	}
-	wantErr := "sotto: client: server refused the request: 401 device: this device is not enrolled on the server (sotto device show, then sotto device allow on the server)\n"
-	if errOut != wantErr {
-		t.Errorf("stderr = %q, want %q", errOut, wantErr)
+	wantErr := regexp.MustCompile(`^sotto: client: server refused the request: 401 device\n` +
+		`  what happened: this device is not enrolled on the server \(its key is not on the allow-list\)\n` +
+		`  what to do: on the server, run:\n` +
+		`    sotto device allow ed25519:[A-Za-z0-9_-]{43} --allow-list <the server's SOTTO_ALLOW_LIST file>\n$`)
+	if !wantErr.MatchString(errOut) || strings.Contains(errOut, "secret") {
+		t.Errorf("stderr = %q, want %s", errOut, wantErr)
 	}
 	// The failed turn is not in the history.
 	want := `{"messages":[{"role":"user","content":"secret two"}]}`
@@ -114,10 +119,25 @@ func TestChatGenerationError(t *testing.T) {
 	s := clienttest.New(t)
 	s.SetReply(clienttest.Reply{Deltas: []string{"Hel"}, Final: crypto.Final{Reason: "error", ErrorCode: "engine_failed"}})
 	out, _, err := runChatCmd(t, s, "", "-p", "hi")
-	if err == nil || err.Error() != "chat: generation failed on the server (code engine_failed)" {
+	if err == nil || err.Error() != "chat: generation failed on the server (code engine_failed)\n"+
+		"  what happened: the server stopped generating (code engine_failed)\n  what to do: retry" {
 		t.Fatalf("err = %v", err)
 	}
 	if out != "Hel\n" {
 		t.Errorf("stdout = %q", out)
+	}
+}
+
+// TestChatReset: /reset forgets the conversation (the system message
+// stays); the next turn sends only itself.
+func TestChatReset(t *testing.T) {
+	s := clienttest.New(t)
+	_, errOut, err := runChatCmd(t, s, "one\n/reset\ntwo\n", "--quiet", "--system", "Be brief.")
+	if err != nil || errOut != "[conversation cleared]\n" {
+		t.Fatalf("err %v, stderr %q", err, errOut)
+	}
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}]}`
+	if rec := s.Received(); len(rec) != 2 || rec[1].Inner != want {
+		t.Errorf("requests = %+v, want the second with %s", rec, want)
 	}
 }

@@ -14,7 +14,7 @@ import (
 
 var modelCmd = &cobra.Command{
 	Use:   "model",
-	Short: "Inspect GGUF models and synthesize random-weight ones",
+	Short: "Download pinned models, inspect GGUF files, synthesize random-weight ones",
 }
 
 var modelInfoCmd = &cobra.Command{

@@ -138,7 +138,12 @@ func (n *Node) loadEngine() error {
 	start := time.Now()
 	mp := n.plan.Model
 	mp.Budget = n.budget
-	m, err := llama.LoadModel(n.plan.ModelPath, mp)
+	path, closeDemo, err := n.modelPath(&mp)
+	if err != nil {
+		return err
+	}
+	m, err := llama.LoadModel(path, mp)
+	closeDemo() // llama.cpp keeps its own mapping
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}

@@ -1,7 +1,9 @@
 // Package testenv finds the files tests share: the GGUF models in
 // ../shared/models (SOTTO_MODELS_DIR), the protocol's reference vectors
 // (SOTTO_REFERENCE_VECTORS) and the repository root. In CI (CI=true) a
-// missing file fails the test; elsewhere it skips it.
+// missing file fails the test; elsewhere it skips it. stories260K.gguf,
+// the one trained model tests need, is the copy embedded in the
+// repository (internal/demomodel), so those tests run everywhere.
 package testenv
 
 import (
@@ -11,6 +13,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/sottolabs/sotto/internal/demomodel"
 )
 
 // RepoRoot returns the directory holding go.mod.
@@ -35,18 +39,39 @@ func RepoRoot(t testing.TB) string {
 // ModelsDir returns the directory of shared test models.
 func ModelsDir(t testing.TB) string {
 	t.Helper()
-	dir := os.Getenv("SOTTO_MODELS_DIR")
-	if dir == "" {
-		dir = filepath.Join(RepoRoot(t), "..", "shared", "models")
-	}
-	requireFile(t, filepath.Join(dir, "stories260K.gguf"), "SOTTO_MODELS_DIR")
+	dir := modelsDirPath(t)
+	requireFile(t, dir, "SOTTO_MODELS_DIR")
 	return dir
 }
 
-// Model returns the path of a model in ModelsDir, failing or skipping the
-// test when it is missing.
+func modelsDirPath(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("SOTTO_MODELS_DIR"); dir != "" {
+		return dir
+	}
+	return filepath.Join(RepoRoot(t), "..", "shared", "models")
+}
+
+// HaveModelsDir reports whether the shared models directory exists.
+func HaveModelsDir(t testing.TB) bool {
+	t.Helper()
+	_, err := os.Stat(modelsDirPath(t))
+	return err == nil
+}
+
+// Model returns the path of a test model: for stories260K.gguf a fresh
+// copy of the embedded demo model in the test's temporary directory
+// (a real file, so child processes can open it too), for any other name
+// the file in ModelsDir, failing or skipping the test when it is missing.
 func Model(t testing.TB, name string) string {
 	t.Helper()
+	if name == demomodel.Name {
+		p, err := demomodel.WriteFile(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
 	p := filepath.Join(ModelsDir(t), name)
 	requireFile(t, p, "SOTTO_MODELS_DIR")
 	return p

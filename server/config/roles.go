@@ -90,8 +90,8 @@ var roleRules = []rule{
 		switch {
 		case c.Role == RoleRouter && c.Model != "":
 			return "must be empty for a router (it runs no model)"
-		case c.Role != RoleRouter && c.Model == "":
-			return "required (path of the GGUF model)"
+		case c.Role != RoleRouter && c.Model == "" && c.Environment == Production:
+			return "required in production (path of the GGUF model; development serves the embedded demo model)"
 		}
 		return ""
 	}},

@@ -1,0 +1,119 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sottolabs/sotto/client"
+	"github.com/sottolabs/sotto/crypto/device"
+)
+
+// chatSession is one run of `sotto chat`: the client, the conversation
+// so far (kept here, sent whole each turn: the server keeps nothing
+// between requests) and the Ctrl-C handling.
+type chatSession struct {
+	cmd  *cobra.Command
+	c    *client.Client
+	dev  device.Key // this device's public key, for the enrolment hint
+	base []client.Message
+	intr *interrupts
+}
+
+func newChatSession(cmd *cobra.Command, c *client.Client, dev device.Key) *chatSession {
+	return &chatSession{cmd: cmd, c: c, dev: dev, intr: watchInterrupts()}
+}
+
+func (s *chatSession) stop() { s.intr.stop() }
+
+// once answers one prompt (-p).
+func (s *chatSession) once(prompt string) error {
+	msgs := append(s.base[:len(s.base):len(s.base)], client.Message{Role: client.RoleUser, Content: prompt})
+	_, err := s.turn(msgs)
+	return err
+}
+
+// inputLine is one line of standard input, or the error that ended it.
+type inputLine struct {
+	text string
+	err  error
+}
+
+// readLines reads in on its own goroutine, so that a Ctrl-C at the prompt
+// is seen while the read blocks. The channel is closed at end of input.
+func readLines(in io.Reader) <-chan inputLine {
+	ch := make(chan inputLine)
+	go func() {
+		defer close(ch)
+		sc := bufio.NewScanner(in)
+		sc.Buffer(make([]byte, 0, 64<<10), maxInputLine)
+		for sc.Scan() {
+			ch <- inputLine{text: sc.Text()}
+		}
+		if err := sc.Err(); err != nil {
+			ch <- inputLine{err: err}
+		}
+	}()
+	return ch
+}
+
+// loop is the interactive mode: one user message per input line, /reset
+// forgets the conversation, /exit (or end of input, or Ctrl-C while no
+// reply is being written) quits. A failed turn is reported and left out
+// of the conversation; the command then fails at the end. A stopped reply
+// stays in it as far as it was shown.
+func (s *chatSession) loop(in io.Reader) error {
+	lines := readLines(in)
+	history := s.base[:len(s.base):len(s.base)]
+	prompt, stderr := isTerminal(in), s.cmd.ErrOrStderr()
+	failed := 0
+	for !s.intr.quitting() {
+		if prompt {
+			fmt.Fprint(stderr, "> ")
+		}
+		var line inputLine
+		var ok bool
+		select {
+		case line, ok = <-lines:
+		case <-s.intr.quit:
+			fmt.Fprintln(stderr)
+		}
+		if !ok {
+			break
+		}
+		if line.err != nil {
+			return fmt.Errorf("chat: reading input: %w", line.err)
+		}
+		text := strings.TrimSpace(line.text)
+		switch text {
+		case "":
+			continue
+		case "/exit":
+			return failedTurns(failed)
+		case "/reset":
+			history = s.base[:len(s.base):len(s.base)]
+			fmt.Fprintln(stderr, "[conversation cleared]")
+			continue
+		}
+		msgs := append(history[:len(history):len(history)], client.Message{Role: client.RoleUser, Content: text})
+		reply, err := s.turn(msgs)
+		if err != nil && !errors.Is(err, errStopped) {
+			fmt.Fprintln(stderr, "sotto:", err)
+			failed++
+			continue
+		}
+		history = append(msgs, client.Message{Role: client.RoleAssistant, Content: reply})
+	}
+	return failedTurns(failed)
+}
+
+func failedTurns(n int) error {
+	if n > 0 {
+		return fmt.Errorf("chat: %d turn(s) failed", n)
+	}
+	return nil
+}
