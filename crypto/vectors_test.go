@@ -86,6 +86,7 @@ type vecCase struct {
 	Response     vecResponse    `json:"response"`
 	NegRequests  []vecNegative  `json:"negative_requests"`
 	NegStreams   []vecNegStream `json:"negative_streams"`
+	EdgeStreams  []vecEdge      `json:"stream_edge_cases,omitempty"`
 }
 
 type vecResponse struct {
@@ -165,6 +166,7 @@ func TestProtocolVectors(t *testing.T) {
 			"Fixed inputs: SHA-256(\"sotto/v1 project vectors\" || 0x00 || label || counter byte), truncated.",
 			"sk_r is the 32-byte private key (X25519 scalar / X-Wing seed). ephemeral_input is RFC 9180 DeriveKeyPair ikm for X25519, the 64-byte X-Wing encapsulation seed for X-Wing.",
 			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid.",
+			"stream_edge_cases (first case only) use its response keys: outcome ok (opens to reply_text and final_json), corrupt or truncated; protocol sections 5.2 and 5.3.",
 		},
 	}
 	for _, n := range []int{1, 255, 256, 257, 1000, 262144, 262145} {
@@ -256,6 +258,9 @@ func genCase(t *testing.T, spec caseSpec) vecCase {
 	c.Response = genResponse(t, spec, o)
 	c.NegRequests = genNegRequests(t, spec, pk, body, seed)
 	c.NegStreams = genNegStreams(t, c.Response, sc)
+	if spec.name == caseSpecs[0].name {
+		c.EdgeStreams = genEdgeStreams(t, spec, o, sc)
+	}
 	return c
 }
 
