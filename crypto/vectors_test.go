@@ -165,7 +165,7 @@ func TestProtocolVectors(t *testing.T) {
 			"Byte strings are lowercase hex; *_json, sse and sse_event are text.",
 			"Fixed inputs: SHA-256(\"sotto/v1 project vectors\" || 0x00 || label || counter byte), truncated.",
 			"sk_r is the 32-byte private key (X25519 scalar / X-Wing seed). ephemeral_input is RFC 9180 DeriveKeyPair ikm for X25519, the 64-byte X-Wing encapsulation seed for X-Wing.",
-			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid.",
+			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid (the server's engine check may still refuse a valid one: a NUL in content is code nul, section 6).",
 			"stream_edge_cases (first case only) use its response keys: outcome ok (opens to reply_text and final_json), corrupt or truncated; protocol sections 5.2 and 5.3.",
 		},
 	}
@@ -217,6 +217,9 @@ var vecInnerRequests = []string{
 	`{"messages":[{"role":"user","content":"x"}]} {}`,
 	`{"messages":[{"role":"user","content":"x"}]`,
 	`{"messages":[{"role":"user","content":42}]}`,
+	" \t\r\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} \n",
+	`{"messages":[{"role":"user","content":"a\u0000b"}]}`,
+	"\ufeff{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
 }
 
 func codeOrEmpty(err error) string {
