@@ -36,6 +36,7 @@ type vecFile struct {
 	Padding   []vecPadding `json:"padding"`
 	Requests  []vecRequest `json:"inner_requests"`
 	Cases     []vecCase    `json:"cases"`
+	PoW       vecPoW       `json:"pow"`
 }
 
 type vecPadding struct {
@@ -180,6 +181,7 @@ func TestProtocolVectors(t *testing.T) {
 	for _, spec := range caseSpecs {
 		v.Cases = append(v.Cases, genCase(t, spec))
 	}
+	v.PoW = genPoW(t)
 	out, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		t.Fatal(err)
