@@ -76,9 +76,7 @@ func (c *Client) recover(ctx context.Context, pe *ProblemError, rs *retryState) 
 			return pe
 		}
 		rs.dateFixed = true
-		c.mu.Lock()
-		c.keys.offset = pe.date.Sub(c.now())
-		c.mu.Unlock()
+		c.learnClock(pe.date, c.now())
 		return nil
 	case wire.ProblemPoW:
 		if rs.powAttempts >= maxPoWAttempts || pe.challenge == "" {

@@ -155,29 +155,35 @@ func TestKeyRotationRefresh(t *testing.T) {
 	}
 }
 
+// TestDateSkewCorrection: a server clock that moves after the client
+// learned it gives one #date refusal; the client corrects its offset from
+// the problem's Date, retries once and keeps the offset.
 func TestDateSkewCorrection(t *testing.T) {
 	for _, skew := range []time.Duration{5 * time.Minute, -5 * time.Minute} {
 		t.Run(skew.String(), func(t *testing.T) {
 			s := clienttest.New(t)
-			s.SetClockOffset(skew)
 			c, _ := newClient(t, s, nil)
+			if _, _, err := chat(t, c, userRequest()); err != nil {
+				t.Fatal(err)
+			}
+			s.SetClockOffset(skew)
 			_, res, err := chat(t, c, userRequest())
 			if err != nil || res != helloResult {
 				t.Fatalf("Chat: %+v, %v", res, err)
 			}
-			if got := s.Counts(); got.Chat != 2 {
-				t.Errorf("chats = %d, want 2 (one refused #date)", got.Chat)
+			if got := s.Counts(); got.Chat != 3 {
+				t.Errorf("chats = %d, want 3 (one refused #date)", got.Chat)
 			}
 			rec := s.Received()
-			if d := time.Until(rec[0].TS) - skew; d < -2*time.Second || d > 2*time.Second {
+			if d := time.Until(rec[1].TS) - skew; d < -2*time.Second || d > 2*time.Second {
 				t.Errorf("corrected ts off the server clock by %s", d)
 			}
 			// The offset is kept: the next request is accepted at once.
 			if _, _, err := chat(t, c, userRequest()); err != nil {
 				t.Fatal(err)
 			}
-			if got := s.Counts(); got.Chat != 3 {
-				t.Errorf("chats = %d, want 3", got.Chat)
+			if got := s.Counts(); got.Chat != 4 {
+				t.Errorf("chats = %d, want 4", got.Chat)
 			}
 		})
 	}

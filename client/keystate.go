@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/sottolabs/sotto/crypto/wire"
 	"io"
 	"net/http"
 	"os"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/sottolabs/sotto/crypto/keyconfig"
+	"github.com/sottolabs/sotto/crypto/wire"
 )
 
 // maxKeyConfigBytes bounds GET /api/pubkey and the state file.
@@ -81,7 +81,8 @@ func (c *Client) fetchKeyConfig(ctx context.Context) (bool, error) {
 	if len(data) > maxKeyConfigBytes {
 		return false, unexpected("key configuration too large")
 	}
-	date, _ := http.ParseTime(resp.Header.Get("Date"))
+	date := serverTime(resp.Header)
+	c.learnClock(date, c.now())
 	return c.accept(data, date)
 }
 

@@ -20,6 +20,12 @@ const (
 	CodeTopP        = "range:top_p"
 	CodeTopK        = "range:top_k"
 	CodeSeed        = "range:seed"
+	// Codes the server answers after asking its engine, before the stream
+	// (protocol section 6); ParseRequest never returns them.
+	CodeNUL              = "nul"                // a message contains U+0000
+	CodeTemplate         = "template"           // the model's chat template cannot render the messages
+	CodeContext          = "context"            // the formatted prompt leaves no room for one token
+	CodeContextMaxTokens = "context:max_tokens" // prompt plus max_tokens exceed the context
 )
 
 // RequestError is a refused inner request. Code is one of the Code*

@@ -36,6 +36,7 @@ type vecFile struct {
 	Padding   []vecPadding `json:"padding"`
 	Requests  []vecRequest `json:"inner_requests"`
 	Cases     []vecCase    `json:"cases"`
+	PoW       vecPoW       `json:"pow"`
 }
 
 type vecPadding struct {
@@ -86,6 +87,7 @@ type vecCase struct {
 	Response     vecResponse    `json:"response"`
 	NegRequests  []vecNegative  `json:"negative_requests"`
 	NegStreams   []vecNegStream `json:"negative_streams"`
+	EdgeStreams  []vecEdge      `json:"stream_edge_cases,omitempty"`
 }
 
 type vecResponse struct {
@@ -164,7 +166,8 @@ func TestProtocolVectors(t *testing.T) {
 			"Byte strings are lowercase hex; *_json, sse and sse_event are text.",
 			"Fixed inputs: SHA-256(\"sotto/v1 project vectors\" || 0x00 || label || counter byte), truncated.",
 			"sk_r is the 32-byte private key (X25519 scalar / X-Wing seed). ephemeral_input is RFC 9180 DeriveKeyPair ikm for X25519, the 64-byte X-Wing encapsulation seed for X-Wing.",
-			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid.",
+			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid (the server's engine check may still refuse a valid one: a NUL in content is code nul, section 6).",
+			"stream_edge_cases (first case only) use its response keys: outcome ok (opens to reply_text and final_json), corrupt or truncated; protocol sections 5.2 and 5.3.",
 		},
 	}
 	for _, n := range []int{1, 255, 256, 257, 1000, 262144, 262145} {
@@ -178,6 +181,7 @@ func TestProtocolVectors(t *testing.T) {
 	for _, spec := range caseSpecs {
 		v.Cases = append(v.Cases, genCase(t, spec))
 	}
+	v.PoW = genPoW(t)
 	out, err := json.MarshalIndent(v, "", " ")
 	if err != nil {
 		t.Fatal(err)
@@ -215,6 +219,9 @@ var vecInnerRequests = []string{
 	`{"messages":[{"role":"user","content":"x"}]} {}`,
 	`{"messages":[{"role":"user","content":"x"}]`,
 	`{"messages":[{"role":"user","content":42}]}`,
+	" \t\r\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} \n",
+	`{"messages":[{"role":"user","content":"a\u0000b"}]}`,
+	"\ufeff{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
 }
 
 func codeOrEmpty(err error) string {
@@ -256,6 +263,9 @@ func genCase(t *testing.T, spec caseSpec) vecCase {
 	c.Response = genResponse(t, spec, o)
 	c.NegRequests = genNegRequests(t, spec, pk, body, seed)
 	c.NegStreams = genNegStreams(t, c.Response, sc)
+	if spec.name == caseSpecs[0].name {
+		c.EdgeStreams = genEdgeStreams(t, spec, o, sc)
+	}
 	return c
 }
 

@@ -293,33 +293,22 @@ func (e *Engine) pop() *job {
 	return j
 }
 
-// prepare tokenizes the prompt into a locked buffer from the budget and
-// fixes MaxTokens.
+// prepare makes the job: the prompt from req.Prepared, or tokenized now
+// into a locked buffer from the budget, and the resolved MaxTokens.
 func (e *Engine) prepare(ctx context.Context, req *Request, sink Sink) (*job, error) {
-	tokBuf, err := allocAligned(e.cfg.Budget, 4*e.cfg.ContextPerSlot)
-	if err != nil {
-		return nil, overloaded(err)
+	j := &job{ctx: ctx, req: req, sink: sink, done: make(chan struct{}), start: time.Now()}
+	if p := req.Prepared; p != nil {
+		if err := e.checkPrepared(p); err != nil {
+			return nil, err
+		}
+		j.prompt, j.maxTokens = p.Tokens(), p.MaxTokens
+		return j, nil
 	}
-	j := &job{ctx: ctx, req: req, sink: sink, tokBuf: tokBuf, done: make(chan struct{}), start: time.Now()}
-	n, err := e.tokenize(req, TokensIn(tokBuf.Bytes())[:e.cfg.ContextPerSlot])
-	if err == nil && n == 0 {
-		err = fmt.Errorf("%w: prompt has no tokens", ErrInvalidRequest)
-	}
+	tokBuf, n, maxTokens, err := e.tokenizeRequest(req)
 	if err != nil {
-		tokBuf.Destroy()
 		return nil, err
 	}
-	j.prompt = TokensIn(tokBuf.Bytes())[:n]
-	ctxLeft := e.cfg.ContextPerSlot - n
-	switch {
-	case req.MaxTokens == 0 && ctxLeft >= 1:
-		j.maxTokens = min(e.cfg.MaxTokensCap, ctxLeft)
-	case req.MaxTokens == 0 || req.MaxTokens > ctxLeft:
-		tokBuf.Destroy()
-		return nil, ErrContextOverflow
-	default:
-		j.maxTokens = req.MaxTokens
-	}
+	j.tokBuf, j.prompt, j.maxTokens = tokBuf, TokensIn(tokBuf.Bytes())[:n], maxTokens
 	return j, nil
 }
 
@@ -328,7 +317,7 @@ func (e *Engine) prepare(ctx context.Context, req *Request, sink Sink) (*job, er
 func (e *Engine) tokenize(req *Request, dst []Token) (int, error) {
 	if req.Messages == nil && len(req.Prompt) == 0 {
 		if len(req.Tokens) > len(dst) {
-			return 0, ErrContextOverflow
+			return 0, errPromptTooLong
 		}
 		return copy(dst, req.Tokens), nil
 	}
@@ -364,7 +353,7 @@ func (e *Engine) tokenize(req *Request, dst []Token) (int, error) {
 
 func tooMany(err error) error {
 	if errors.Is(err, ErrTooManyTokens) {
-		return ErrContextOverflow
+		return errPromptTooLong
 	}
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"math"
 	"unsafe"
 
+	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
@@ -85,7 +86,7 @@ func validateMessages(msgs []Message) (int, error) {
 			return 0, fmt.Errorf("%w: message %d has an unknown role", ErrInvalidMessage, i)
 		}
 		if bytes.IndexByte(msgs[i].Content, 0) >= 0 {
-			return 0, fmt.Errorf("%w: message %d contains a NUL byte", ErrInvalidMessage, i)
+			return 0, fmt.Errorf("%w: message %d: %w", ErrInvalidMessage, i, engine.ErrMessageNUL)
 		}
 		total += len(msgs[i].Content) + 1
 	}

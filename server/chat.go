@@ -15,6 +15,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
@@ -36,6 +37,10 @@ type chatState struct {
 	release  func() // frees the device's concurrent-stream slot
 	opened   *crypto.Opened
 	req      crypto.Request
+	// engineReq and prepared are the request as the engine runs it, its
+	// prompt tokenized in locked memory before the 200.
+	engineReq *engine.Request
+	prepared  *engine.Prepared
 }
 
 // handleChat serves POST /api/chat: the checks of protocol section 4 in
@@ -60,6 +65,7 @@ func (s *Server) handleChat(c echo.Context) error {
 		s.open,           // 9. 400 #envelope
 		s.registerRID,    // 10. 400 #replay, 503 when full
 		s.parse,          // 400 #request (after 10, so a refused request cannot be replayed either)
+		s.precheck,       // 400 #request: what the engine would refuse (NUL, template, context)
 	}
 	for _, step := range steps {
 		if p := step(st); p != nil {
@@ -72,6 +78,7 @@ func (s *Server) handleChat(c echo.Context) error {
 }
 
 func (st *chatState) cleanup() {
+	st.prepared.Release()
 	if st.opened != nil {
 		st.opened.Destroy()
 	}

@@ -62,7 +62,7 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter) generation {
 	ctx, cancel := context.WithCancel(st.r.Context())
 	defer cancel()
-	req := s.engineRequest(st)
+	req := st.engineReq
 	done := make(chan generation, 1)
 	var last time.Time
 	sink := func(piece []byte) error {
@@ -118,10 +118,11 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 func (s *Server) engineRequest(st *chatState) *engine.Request {
 	in := &st.req
 	req := &engine.Request{
-		Messages:  make([]engine.Message, len(in.Messages)),
-		MaxTokens: s.opts.DefaultMaxTokens,
-		Stop:      in.Stop,
-		Sampling:  s.opts.DefaultSampling,
+		Messages: make([]engine.Message, len(in.Messages)),
+		Stop:     in.Stop,
+		Sampling: s.opts.DefaultSampling,
+		// Without max_tokens: min(DEFAULT_MAX_TOKENS, the context left).
+		MaxTokensDefault: s.opts.DefaultMaxTokens,
 	}
 	for i, m := range in.Messages {
 		req.Messages[i] = engine.Message{Role: engineRole(m.Role), Content: m.Content}
@@ -139,7 +140,7 @@ func (s *Server) engineRequest(st *chatState) *engine.Request {
 		req.Sampling.TopK = in.TopK
 	}
 	if in.HasSeed {
-		req.Sampling.Seed = uint32(in.Seed)
+		req.Sampling.Seed = engineSeed(in.Seed)
 	} else {
 		req.Sampling.Seed = s.randomSeed()
 	}

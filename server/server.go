@@ -43,6 +43,9 @@ import (
 // asserted where the process is assembled).
 type Engine interface {
 	Generate(ctx context.Context, req *engine.Request, sink engine.Sink) (engine.Result, error)
+	// Prepare checks and tokenizes a request before the stream starts
+	// (see engine.Prepared); Generate reuses the result.
+	Prepare(req *engine.Request) (*engine.Prepared, error)
 	Stats() engine.Stats
 }
 
@@ -247,9 +250,9 @@ func (s *Server) httpError(err error, c echo.Context) {
 func (s *Server) randomSeed() uint32 {
 	var b [4]byte
 	if _, err := io.ReadFull(s.rand, b[:]); err != nil {
-		return uint32(s.now().UnixNano())
+		return engineSeed(uint64(s.now().UnixNano()))
 	}
-	return binary.BigEndian.Uint32(b[:])
+	return engineSeed(uint64(binary.BigEndian.Uint32(b[:])))
 }
 
 // hashedID shortens an identifier for logs: enough to correlate lines,

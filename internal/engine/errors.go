@@ -24,6 +24,13 @@ var (
 	// ErrContextOverflow: prompt tokens plus MaxTokens exceed the slot's
 	// context.
 	ErrContextOverflow = errors.New("engine: prompt and max tokens exceed the context size")
+	// ErrMessageNUL: a chat message contains a NUL byte, which the C chat
+	// template cannot carry. Returned wrapped with ErrInvalidMessage.
+	ErrMessageNUL = errors.New("engine: chat message contains a NUL byte")
+	// ErrPromptTooLong: the prompt alone leaves no room for one completion
+	// token in the slot's context. Returned wrapped with
+	// ErrContextOverflow.
+	ErrPromptTooLong = errors.New("engine: the prompt does not fit the context")
 	// ErrDecode: decoding failed; the request's slot was reset.
 	ErrDecode = errors.New("engine: decode failed")
 )

@@ -55,6 +55,15 @@ type Request struct {
 	// IgnoreEOS keeps generating past end-of-generation tokens until
 	// MaxTokens or a stop string (benchmarks; such tokens render as "").
 	IgnoreEOS bool
+	// MaxTokensDefault, when MaxTokens is 0 and it is > 0, replaces the
+	// engine's cap as the bound before clamping to the context left (the
+	// server's DEFAULT_MAX_TOKENS).
+	MaxTokensDefault int
+	// Prepared, when non-nil, is this request's prompt already tokenized
+	// by the same engine's Prepare: Messages, Prompt, Tokens, MaxTokens
+	// and MaxTokensDefault are then ignored in favour of its tokens and
+	// MaxTokens.
+	Prepared *Prepared
 }
 
 // Limits on stop strings.
@@ -71,7 +80,7 @@ func (r *Request) ValidateShape(maxTokensCap int) error {
 	if r == nil {
 		return fmt.Errorf("%w: nil request", ErrInvalidRequest)
 	}
-	if r.Messages == nil && len(r.Prompt) == 0 && len(r.Tokens) == 0 {
+	if r.Messages == nil && len(r.Prompt) == 0 && len(r.Tokens) == 0 && r.Prepared == nil {
 		return fmt.Errorf("%w: empty prompt", ErrInvalidRequest)
 	}
 	if r.MaxTokens < 0 || r.MaxTokens > maxTokensCap {

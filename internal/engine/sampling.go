@@ -1,9 +1,6 @@
 package engine
 
-import (
-	"fmt"
-	"math"
-)
+import "math"
 
 // Sampling selects the next token. The zero value is greedy decoding
 // without penalties.
@@ -24,9 +21,14 @@ type Sampling struct {
 	// (0 = DefaultRepeatLastN; at most the slot context).
 	RepeatLastN int
 	// Seed seeds the sampler (temperature > 0). The same seed and prompt
-	// give the same text.
+	// give the same text, except SeedRandom, with which llama.cpp draws a
+	// fresh random seed (the server never passes it for a client's seed).
 	Seed uint32
 }
+
+// SeedRandom is llama.cpp's LLAMA_DEFAULT_SEED: a sampler seeded with it
+// draws its own random seed.
+const SeedRandom = 0xFFFFFFFF
 
 // DefaultRepeatLastN is the penalty window when RepeatLastN is 0.
 const DefaultRepeatLastN = 64
@@ -34,7 +36,7 @@ const DefaultRepeatLastN = 64
 // Validate checks the ranges; nVocab and ctx bound TopK and RepeatLastN.
 // Errors wrap ErrInvalidRequest and name the field, never its value.
 func (s *Sampling) Validate(nVocab, ctx int) error {
-	bad := func(field string) error { return fmt.Errorf("%w: sampling %s out of range", ErrInvalidRequest, field) }
+	bad := func(field string) error { return &RangeError{Field: field} }
 	switch {
 	case !finite(s.Temperature) || s.Temperature < 0 || s.Temperature > 5:
 		return bad("temperature")
@@ -53,3 +55,14 @@ func (s *Sampling) Validate(nVocab, ctx int) error {
 }
 
 func finite(f float32) bool { return !math.IsNaN(float64(f)) && !math.IsInf(float64(f), 0) }
+
+// RangeError is a sampling field out of the engine's range (top_k above
+// the vocabulary, say). It wraps ErrInvalidRequest; Field is the field's
+// name, never its value.
+type RangeError struct{ Field string }
+
+func (e *RangeError) Error() string {
+	return ErrInvalidRequest.Error() + ": sampling " + e.Field + " out of range"
+}
+
+func (e *RangeError) Unwrap() error { return ErrInvalidRequest }
