@@ -107,6 +107,14 @@ func requestHint(code string) hint {
 		todo = "lower --max-tokens (the server caps it with MAX_TOKENS_CAP)"
 	case code == crypto.CodeContent || code == crypto.CodeMessages:
 		todo = "shorten the message, or /reset the conversation"
+	case code == crypto.CodeContext || code == crypto.CodeContextMaxTokens:
+		return hint{"the conversation and --max-tokens do not fit the model's context (code " + code + ")",
+			"/reset or shorten the conversation, or lower --max-tokens"}
+	case code == crypto.CodeNUL:
+		todo = "remove the NUL character from the message"
+	case code == crypto.CodeTemplate:
+		return hint{"the model's chat template cannot render this conversation (code template)",
+			"start a new conversation; the server operator may need a model with a supported template"}
 	case strings.HasPrefix(code, "range:"):
 		field := strings.TrimPrefix(code, "range:")
 		if flag, ok := rangeFlags[field]; ok {
