@@ -28,6 +28,7 @@ import (
 type chatState struct {
 	r        *http.Request
 	arrived  time.Time
+	received time.Time // when the whole body was read: the window's clock
 	body     []byte
 	bodyHash [32]byte
 	hdr      crypto.Header
@@ -110,6 +111,9 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	}
 	st.body = body
 	st.bodyHash = sha256.Sum256(body)
+	// A body trickled in slowly must not stretch the request's window:
+	// ts is checked against the time the last byte arrived.
+	st.received = s.now()
 	return nil
 }
 
@@ -158,7 +162,7 @@ func (s *Server) keyProblem() *problem.Problem {
 
 func (s *Server) checkDate(st *chatState) *problem.Problem {
 	ts := time.UnixMilli(st.hdr.TS)
-	if err := replay.CheckTime(ts, st.arrived, s.opts.RequestTTL); err != nil {
+	if err := replay.CheckTime(ts, st.received, s.opts.RequestTTL); err != nil {
 		return reject(problem.New(problem.Date))
 	}
 	return nil
@@ -251,6 +255,9 @@ func (s *Server) registerRID(st *chatState) *problem.Problem {
 	case errors.Is(err, replay.ErrReplay):
 		s.metrics.ReplayRejected.Inc()
 		return reject(problem.New(problem.Replay))
+	case errors.Is(err, replay.ErrExpired):
+		// The window closed while the request was being checked.
+		return reject(problem.New(problem.Date))
 	default:
 		return reject(problem.OverloadedAfter(time.Second))
 	}

@@ -89,6 +89,7 @@ type config struct {
 	clock             *clock         // nil: time.Now
 	wrap              func(http.Handler) http.Handler
 	notReady          bool
+	requestTTL        time.Duration // 0: replay.DefaultWindow
 }
 
 // harness is one server over loopback with its own engine, keys, devices,
@@ -172,7 +173,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.srv, err = server.New(server.Options{
-		RequestTTL:          replay.DefaultWindow,
+		RequestTTL:          cmp.Or(cfg.requestTTL, replay.DefaultWindow),
 		MaxBodyBytes:        int64(crypto.MaxBodySize(crypto.SuiteXWing)),
 		QueueDepth:          cfg.queueDepth,
 		PadQuantum:          crypto.DefaultPadQuantum,

@@ -30,6 +30,11 @@ var (
 	ErrFull = errors.New("replay: register full")
 	// ErrStale is returned by CheckTime for a ts outside the window.
 	ErrStale = errors.New("replay: request time outside the window")
+	// ErrExpired is returned by Add for an entry whose expiry has passed:
+	// the request left the window while it was being received or checked
+	// (a slowly sent body), and registering nothing would let every copy
+	// of it through (400 #date).
+	ErrExpired = errors.New("replay: request expired before it was registered")
 )
 
 // Register records request ids until they expire. Implementations are safe
@@ -38,7 +43,8 @@ type Register interface {
 	// Seen reports whether rid is registered and not expired.
 	Seen(ctx context.Context, rid [16]byte) (bool, error)
 	// Add registers rid until expires (exclusive). It fails with
-	// ErrReplay when rid is registered and not expired, and with ErrFull
+	// ErrReplay when rid is registered and not expired, with ErrExpired
+	// when expires is not after the register's clock, and with ErrFull
 	// when there is no room; it never evicts a live entry.
 	Add(ctx context.Context, rid [16]byte, expires time.Time) error
 }
