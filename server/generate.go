@@ -46,7 +46,9 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	s.metrics.ObserveRequest(http.StatusOK, "")
-	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer, out: make([]byte, 0, 4096)}
+	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer,
+		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096)}
+	defer sw.clearDeadline()
 	sw.nonce()
 
 	s.metrics.ActiveStreams.Inc()

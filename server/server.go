@@ -10,6 +10,7 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -80,7 +81,17 @@ type Options struct {
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool
+	WriteTimeout        time.Duration // per stream write+flush; 0: DefaultWriteTimeout
+	InflightBodyBytes   int64         // bodies read before admission, all clients; 0: DefaultInflightBodyBytes
 }
+
+// DefaultInflightBodyBytes caps the bytes of request bodies held before
+// admission when Options.InflightBodyBytes is zero (SOTTO_INFLIGHT_BODY_BYTES).
+const DefaultInflightBodyBytes = 64 << 20
+
+// DefaultWriteTimeout bounds one write and flush of a stream when
+// Options.WriteTimeout is zero (SOTTO_WRITE_TIMEOUT_SECONDS).
+const DefaultWriteTimeout = 30 * time.Second
 
 // Deps are the components a Server drives. All are required except
 // Engine, PoW (unless proof of work is on), Now and Rand. Without Engine
@@ -141,6 +152,7 @@ func New(opts Options, d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	opts.WriteTimeout = cmp.Or(opts.WriteTimeout, DefaultWriteTimeout)
 	if d.Rand == nil {
 		d.Rand = rand.Reader
 	}

@@ -123,5 +123,7 @@ func serverOptions(cfg config.Config) server.Options {
 		PoWMode:             string(cfg.PoWMode),
 		PoWAutoThreshold:    cfg.PoWAutoThreshold,
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),
+		WriteTimeout:        cfg.WriteTimeout(),
+		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 	}
 }

@@ -19,7 +19,7 @@ type reach struct {
 // fails TestEveryVariableReachesThePlan: a new setting must prove it
 // changes what the process is built with.
 var reaches = map[string]reach{
-	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a"}},
+	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a", "SOTTO_METRICS_LISTEN": "127.0.0.1:9100"}},
 	"STREAMING_ENABLED":        {"false", nil},
 	"REQUEST_TTL_SECONDS":      {"30", nil},
 	"RATE_LIMIT_PER_MINUTE":    {"7", nil},
@@ -53,6 +53,10 @@ var reaches = map[string]reach{
 	"LOG_FORMAT":               {"text", nil},
 	"SHUTDOWN_GRACE_SECONDS":   {"5", nil},
 	"REPLAY_REGISTER_SIZE":     {"1000", nil},
+
+	// Issue 8: stream write deadline, cap on bodies before admission.
+	"SOTTO_WRITE_TIMEOUT_SECONDS": {"5", nil},
+	"SOTTO_INFLIGHT_BODY_BYTES":   {"1000000", nil},
 }
 
 // required are the variables without a default in development.
