@@ -13,9 +13,7 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -258,13 +256,6 @@ func (s *Server) randomSeed() uint32 {
 		return uint32(s.now().UnixNano())
 	}
 	return binary.BigEndian.Uint32(b[:])
-}
-
-// hashedID shortens an identifier for logs: enough to correlate lines,
-// nothing to recover it from.
-func hashedID(id []byte) string {
-	sum := sha256.Sum256(id)
-	return hex.EncodeToString(sum[:6])
 }
 
 func overloaded() *problem.Problem {
