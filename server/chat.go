@@ -35,6 +35,7 @@ type chatState struct {
 	key      *keys.Key
 	deviceID string // rate-limit key derived from the verified device key
 	release  func() // frees the device's concurrent-stream slot
+	unhold   func() // returns the body's bytes to the in-flight cap
 	opened   *crypto.Opened
 	req      crypto.Request
 }
@@ -79,6 +80,9 @@ func (st *chatState) cleanup() {
 	if st.release != nil {
 		st.release()
 	}
+	if st.unhold != nil {
+		st.unhold()
+	}
 }
 
 // refuse writes a problem and counts it.
@@ -101,6 +105,15 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	if err != nil || mt != wire.MediaTypeRequest {
 		return reject(problem.New(problem.MediaType))
 	}
+	size := r.ContentLength
+	if size < 0 {
+		size = s.opts.MaxBodyBytes // chunked: the most it may grow to
+	}
+	unhold, ok := s.bodies.acquire(size)
+	if !ok {
+		return overloaded()
+	}
+	st.unhold = unhold
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -219,6 +232,8 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
+	// Admitted: the engine's queue bounds these from here on.
+	st.unhold()
 	return nil
 }
 

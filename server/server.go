@@ -130,6 +130,7 @@ type Server struct {
 	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
 	accounts      *tokenAccounts
+	bodies        *bodyGate
 	ready         atomic.Bool
 	echo          *echo.Echo
 }
@@ -151,6 +152,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		d.Now = time.Now
 	}
 	opts.WriteTimeout = cmp.Or(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.InflightBodyBytes = cmp.Or(opts.InflightBodyBytes, DefaultInflightBodyBytes)
 	if d.Rand == nil {
 		d.Rand = rand.Reader
 	}
@@ -166,6 +168,7 @@ func New(opts Options, d Deps) (*Server, error) {
 			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
 	})
 	s.accounts = newTokenAccounts(maxTokenAccounts)
+	s.bodies = newBodyGate(opts.InflightBodyBytes)
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -17,8 +17,9 @@ import (
 const (
 	streamBufferBytes = 64 << 10
 	powChallengeTTL   = 2 * time.Minute
-	// maxLimiterKeys bounds the in-memory limiter tables: past it new
-	// keys are refused (fail closed) rather than growing without limit.
+	// maxLimiterKeys bounds the in-memory limiter tables: past it a new
+	// key evicts the least recently used one (rate limiters) or, for the
+	// streams in flight, is refused until a stream ends.
 	maxLimiterKeys = 200_000
 )
 
