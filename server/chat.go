@@ -228,7 +228,7 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 	if es.BusySlots+es.Queued >= es.Slots+s.opts.QueueDepth {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
-	need := locked.Cost(len(st.body)) + 2*locked.Cost(s.opts.StreamBufferBytes) + locked.Cost(s.opts.SealerScratchBytes)
+	need := s.AdmissionCost(len(st.body))
 	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
 		return reject(problem.OverloadedAfter(time.Second))
 	}

@@ -187,7 +187,6 @@ func newHarness(t testing.TB, cfg config) *harness {
 		DefaultSampling:     llama.Sampling{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.0},
 		RequestLimits:       crypto.Limits{MaxTokens: 256},
 		StreamBufferBytes:   cmp.Or(cfg.streamBuffer, 64<<10),
-		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
 		Coalesce:            cfg.coalesce,
 		Buffered:            cfg.buffered,
 		PoWMode:             cfg.powMode,

@@ -73,7 +73,6 @@ type Options struct {
 	DefaultSampling     engine.Sampling
 	RequestLimits       crypto.Limits
 	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
-	SealerScratchBytes  int           // the stream sealer's locked scratch (admission estimate)
 	Coalesce            time.Duration // 0: a chunk per token; else a chunk per window
 	Buffered            bool          // one chunk with the whole reply at the end
 	PoWMode             string

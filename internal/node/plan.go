@@ -118,7 +118,6 @@ func serverOptions(cfg config.Config) server.Options {
 		DefaultSampling:     defaultSampling,
 		RequestLimits:       crypto.Limits{MaxTokens: cfg.MaxTokensCap},
 		StreamBufferBytes:   streamBufferBytes,
-		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
 		Coalesce:            cfg.Coalesce(),
 		Buffered:            !cfg.StreamingEnabled,
 		PoWMode:             string(cfg.PoWMode),
