@@ -61,6 +61,11 @@ func New(p Plan, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: locked memory limit: %w", err)
 	}
+	if p.Model.MLock {
+		if err := locked.CheckWeightsLockable(limit); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
 	n := &Node{plan: p, log: log, budget: locked.NewBudget(limit), metrics: metrics.New()}
 	n.metrics.SetLockedBudget(n.budget)
 	if limit >= 0 {
