@@ -13,14 +13,15 @@ type lockedCoster interface {
 
 // AdmissionCost is the locked memory a chat request with a body of
 // bodyBytes may hold at its peak, all of it charged to the shared budget:
-// the opened request (padded plaintext and exporter secret, at most the
+// the private key opened from its enclave, the opened request (padded plaintext and exporter secret, at most the
 // body's size), the stream's two pending-text buffers, the stream
 // sealer's scratch, and the engine's prompt buffers. The plaintext bounds
 // the message contents; the request limits bound the number of messages.
 // checkAdmission refuses a request when this much is not free, before
 // anything is decrypted.
 func (s *Server) AdmissionCost(bodyBytes int) int64 {
-	need := locked.Cost(bodyBytes) +
+	need := locked.OpenCost(crypto.SeedSize) + // the key's seed, out of its enclave
+		locked.Cost(bodyBytes) +
 		2*locked.Cost(s.opts.StreamBufferBytes) +
 		locked.Cost(crypto.StreamScratchSize(s.opts.PadQuantum))
 	if e, ok := s.attached().(lockedCoster); ok {

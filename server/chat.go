@@ -238,7 +238,15 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 }
 
 func (s *Server) open(st *chatState) *problem.Problem {
-	o, err := crypto.Open(st.hdr, st.body, st.key.Seed(), s.budget)
+	seed, err := st.key.OpenSeed()
+	switch {
+	case errors.Is(err, locked.ErrExhausted):
+		return overloaded()
+	case err != nil:
+		return s.keyProblem() // retired since Lookup, or the store closed
+	}
+	o, err := crypto.Open(st.hdr, st.body, seed.Bytes(), s.budget)
+	seed.Destroy()
 	if err != nil {
 		if errors.Is(err, locked.ErrExhausted) {
 			return reject(problem.OverloadedAfter(time.Second))

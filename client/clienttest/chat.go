@@ -81,7 +81,12 @@ func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Prob
 	if err != nil || dk.VerifyDigest(sum, r.Header.Get(wire.HeaderSignature)) != nil {
 		return rec, nil, ptr(problem.New(problem.Device))
 	}
-	o, err := crypto.Open(h, body, key.Seed(), s.budget)
+	seed, err := key.OpenSeed()
+	if err != nil {
+		return rec, nil, ptr(problem.New(problem.Envelope))
+	}
+	o, err := crypto.Open(h, body, seed.Bytes(), s.budget)
+	seed.Destroy()
 	if err != nil {
 		return rec, nil, ptr(problem.New(problem.Envelope))
 	}
