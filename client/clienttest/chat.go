@@ -115,7 +115,11 @@ func (s *Server) checkPoW(r *http.Request, sum [32]byte, now time.Time) *problem
 	if ans := r.Header.Get(wire.HeaderPoW); ans != "" && iss.Verify(ans, sum, now) == nil {
 		return nil
 	}
-	return ptr(problem.PoWRequired(iss.Issue(now)))
+	challenge, err := iss.Issue(now)
+	if err != nil {
+		return ptr(problem.New(problem.Internal))
+	}
+	return ptr(problem.PoWRequired(challenge))
 }
 
 // stream sends the canned reply, sealed.
