@@ -19,7 +19,6 @@ import (
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
-	"github.com/sottolabs/sotto/server/ratelimit"
 )
 
 // chatState carries one request through the checks of protocol section 4.
@@ -133,9 +132,13 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 func (s *Server) checkClient(st *chatState) *problem.Problem {
 	// A peer without an address (a UNIX-socket client with no forwarded
 	// address) shares one bucket with every other such peer.
-	key := ratelimit.KeyFor("ip", []byte("local"))
+	id := []byte("local")
 	if ip, err := s.clientIP(st.r); err == nil {
-		key = ratelimit.KeyFor("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
+		id = clientip.KeyPrefix(ip).Addr().AsSlice()
+	}
+	key, err := s.keyer.Key("ip", id)
+	if err != nil {
+		return overloaded()
 	}
 	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
 	if err != nil || !d.Allowed {
@@ -205,7 +208,9 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 		return reject(problem.New(problem.Device))
 	}
 	id := dk.ID()
-	st.deviceID = ratelimit.KeyFor("device", id[:])
+	if st.deviceID, err = s.keyer.Key("device", id[:]); err != nil {
+		return overloaded()
+	}
 	d, err := s.deviceLimiter.Allow(st.r.Context(), st.deviceID, st.arrived)
 	if err != nil || !d.Allowed {
 		s.metrics.RateLimited(metrics.ScopeDevice)

@@ -207,7 +207,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
 	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
 	s.log.Info("chat",
-		"rid", hashedID(st.hdr.RID[:]),
+		"rid", s.logIDs.hashed(st.hdr.RID[:]),
 		"finish", finalChunk(g).Reason,
 		"prompt_tokens", g.res.PromptTokens,
 		"completion_tokens", g.res.CompletionTokens,

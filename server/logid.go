@@ -2,27 +2,41 @@ package server
 
 import (
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"sync"
+
+	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// logIDKey keys the ids written to logs. It is random per process and
-// never leaves memory: the rid travels in clear in the request header, so
+// logIDs shortens identifiers for logs under a per-process random key
+// kept in an enclave: the rid travels in clear in the request header, so
 // an unkeyed hash of it in a log would let anyone holding a captured
 // request find its log line (and its token counts).
-var logIDKey = sync.OnceValue(func() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k) // crypto/rand.Read never fails; it crashes the process instead
-	return k
-})
+type logIDs struct {
+	secret *locked.Enclave
+	budget *locked.Budget
+}
 
-// hashedID shortens an identifier for logs: HMAC-SHA256 under the
-// process's logIDKey, 12 hex digits. Lines of one process correlate;
-// nothing outside the process can link a line to a request.
-func hashedID(id []byte) string {
-	m := hmac.New(sha256.New, logIDKey())
-	m.Write(id)
-	return hex.EncodeToString(m.Sum(nil)[:6])
+func newLogIDs(budget *locked.Budget) (*logIDs, error) {
+	e, err := budget.NewRandomEnclave(32)
+	if err != nil {
+		return nil, err
+	}
+	return &logIDs{secret: e, budget: budget}, nil
+}
+
+// hashed is HMAC-SHA256(process key, id), 12 hex digits: lines of one
+// process correlate; nothing outside the process can link a line to a
+// request. "-" when the locked budget cannot open the key.
+func (l *logIDs) hashed(id []byte) string {
+	var sum []byte
+	err := l.budget.Use(l.secret, func(secret []byte) {
+		m := hmac.New(sha256.New, secret)
+		m.Write(id)
+		sum = m.Sum(nil)
+	})
+	if err != nil {
+		return "-"
+	}
+	return hex.EncodeToString(sum[:6])
 }

@@ -130,6 +130,8 @@ type Server struct {
 	rand          io.Reader
 	accounts      *tokenAccounts
 	bodies        *bodyGate
+	keyer         *ratelimit.Keyer
+	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
 }
@@ -168,6 +170,13 @@ func New(opts Options, d Deps) (*Server, error) {
 	})
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	s.bodies = newBodyGate(opts.InflightBodyBytes)
+	var err error
+	if s.keyer, err = ratelimit.NewKeyer(d.Budget); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if s.logIDs, err = newLogIDs(d.Budget); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}

@@ -1,6 +1,7 @@
 package locked
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 
@@ -58,4 +59,27 @@ func (b *Budget) Open(e *Enclave) (*Buffer, error) {
 		return nil, fmt.Errorf("locked: open enclave: %w", err)
 	}
 	return &Buffer{lb: lb, cost: cost, budget: b}, nil
+}
+
+// Use opens e for the duration of f, which must not keep secret or copy
+// it to the heap, and destroys the opened buffer when f returns.
+func (b *Budget) Use(e *Enclave, f func(secret []byte)) error {
+	buf, err := b.Open(e)
+	if err != nil {
+		return err
+	}
+	defer buf.Destroy()
+	f(buf.Bytes())
+	return nil
+}
+
+// NewRandomEnclave seals size random bytes, drawn into a locked buffer
+// charged to b (released once sealed).
+func (b *Budget) NewRandomEnclave(size int) (*Enclave, error) {
+	buf, err := b.Alloc(size)
+	if err != nil {
+		return nil, err
+	}
+	_, _ = rand.Read(buf.Bytes()) // crypto/rand.Read never fails; it crashes the process instead
+	return Seal(buf), nil
 }
