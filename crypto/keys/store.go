@@ -13,11 +13,6 @@ import (
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// Grace is how long a key's seed stays in locked memory after a Reload
-// removed the key, so that a request that looked it up just before can
-// still use it.
-const Grace = time.Minute
-
 // Store is a loaded key directory. It is safe for concurrent use: Lookup
 // and Document may run while Reload swaps the keys.
 type Store struct {
@@ -43,8 +38,9 @@ type used struct {
 }
 
 // Open loads the key directory dir: private keys are sealed in enclaves
-// and opened into locked memory charged to budget for each use. It fails with ErrPermissions, ErrFormat or ErrNoKeys (wrapped,
-// naming the file) when the directory is unsafe or incomplete.
+// and opened into locked memory charged to budget for each use. It fails
+// with ErrPermissions, ErrFormat or ErrNoKeys (wrapped, naming the file)
+// when the directory is unsafe or incomplete.
 func Open(dir string, budget *locked.Budget) (*Store, error) {
 	return open(dir, budget, time.Now)
 }
