@@ -130,7 +130,7 @@ type Server struct {
 	rand          io.Reader
 	accounts      *tokenAccounts
 	bodies        *bodyGate
-	keyer         *ratelimit.Keyer
+	keyer         *ratelimit.SealedKeyer
 	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
@@ -171,7 +171,7 @@ func New(opts Options, d Deps) (*Server, error) {
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	s.bodies = newBodyGate(opts.InflightBodyBytes)
 	var err error
-	if s.keyer, err = ratelimit.NewKeyer(d.Budget); err != nil {
+	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
 	if s.logIDs, err = newLogIDs(d.Budget); err != nil {

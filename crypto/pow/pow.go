@@ -58,7 +58,7 @@ var b64u = base64.RawURLEncoding.Strict()
 // Issuer issues and verifies challenges. It is safe for concurrent use.
 type Issuer struct {
 	secret []byte          // in place (NewIssuer), or
-	sealed *locked.Enclave // opened into budget for each MAC (NewSealedIssuer)
+	sealed *locked.Enclave // opened into budget for each MAC (Seal)
 	budget *locked.Budget
 	bits   int
 	ttl    time.Duration
@@ -80,20 +80,14 @@ func NewIssuer(secret []byte, bits int, ttl time.Duration) (*Issuer, error) {
 	return &Issuer{secret: secret, bits: bits, ttl: ttl}, nil
 }
 
-// NewSealedIssuer is NewIssuer for a secret kept in an enclave (encrypted
-// in memory): each MAC opens it into a locked buffer charged to budget
-// and destroys that buffer at once. Issue and Verify then fail with an
-// error wrapping locked.ErrExhausted when the budget is full.
-func NewSealedIssuer(secret *locked.Enclave, budget *locked.Budget, bits int, ttl time.Duration) (*Issuer, error) {
-	if secret == nil || secret.Size() < MinSecret {
-		return nil, fmt.Errorf("pow: secret must be at least %d bytes", MinSecret)
-	}
-	i, err := NewIssuer(make([]byte, MinSecret), bits, ttl) // checks bits and ttl
-	if err != nil {
-		return nil, err
-	}
-	i.secret, i.sealed, i.budget = nil, secret, budget
-	return i, nil
+// Seal moves the issuer's secret into an enclave (encrypted in memory),
+// wiping the slice given to NewIssuer: from then on each MAC opens it into
+// a locked buffer charged to budget and destroys that buffer at once, and
+// Issue and Verify fail with an error wrapping locked.ErrExhausted when
+// the budget is full. Call it once, before the issuer is shared.
+func (i *Issuer) Seal(budget *locked.Budget) {
+	i.sealed, i.budget = locked.SealBytes(i.secret), budget
+	i.secret = nil
 }
 
 // Bits returns the number of zero bits the Issuer asks for.

@@ -30,6 +30,13 @@ func Seal(buf *Buffer) *Enclave {
 	return &Enclave{e: e, size: size}
 }
 
+// SealBytes moves p into a new Enclave and wipes p: for a secret that
+// arrived on the heap (for example derived from a shared secret file).
+func SealBytes(p []byte) *Enclave {
+	size := len(p)
+	return &Enclave{e: memguard.NewEnclave(p), size: size}
+}
+
 // Size returns the secret's length in bytes.
 func (e *Enclave) Size() int { return e.size }
 

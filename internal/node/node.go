@@ -178,19 +178,19 @@ func (n *Node) newServer() (*server.Server, error) {
 }
 
 // powIssuer returns the proof-of-work issuer with a fresh per-process
-// secret sealed in an enclave, or nil when proof of work is off.
+// secret, or nil when proof of work is off.
 func (n *Node) powIssuer() (*pow.Issuer, error) {
 	if n.plan.Server.PoWMode == server.PoWOff {
 		return nil, nil
 	}
-	secret, err := n.budget.Alloc(32)
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	issuer, err := pow.NewIssuer(secret, n.plan.PoWBits, powChallengeTTL)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
-	_, _ = rand.Read(secret.Bytes()) // crypto/rand.Read never fails; it crashes the process instead
-	issuer, err := pow.NewSealedIssuer(locked.Seal(secret), n.budget, n.plan.PoWBits, powChallengeTTL)
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
+	issuer.Seal(n.budget) // the secret is wiped from the heap, kept encrypted
 	return issuer, nil
 }

@@ -2,14 +2,11 @@ package ratelimit
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/sottolabs/sotto/internal/locked"
 )
 
 var t0 = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
@@ -193,42 +190,18 @@ func TestConcurrencyParallel(t *testing.T) {
 	}
 }
 
-func TestKeyer(t *testing.T) {
-	budget := locked.NewBudget(locked.Unlimited)
-	k, err := NewKeyer(budget)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key := func(kind string, id []byte) string {
-		t.Helper()
-		s, err := k.Key(kind, id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	a := key("ip", []byte{192, 0, 2, 1})
-	if a != key("ip", []byte{192, 0, 2, 1}) {
-		t.Fatal("Key is not deterministic within a process")
+func TestKeyFor(t *testing.T) {
+	a := KeyFor("ip", []byte{192, 0, 2, 1})
+	if a != KeyFor("ip", []byte{192, 0, 2, 1}) {
+		t.Fatal("KeyFor is not deterministic within a process")
 	}
 	if !strings.HasPrefix(a, "ip:") || len(a) != len("ip:")+22 {
-		t.Fatalf("Key = %q", a)
+		t.Fatalf("KeyFor = %q", a)
 	}
-	if a == key("ip", []byte{192, 0, 2, 2}) || a[3:] == key("device", []byte{192, 0, 2, 1})[7:] {
+	if a == KeyFor("ip", []byte{192, 0, 2, 2}) || a[3:] == KeyFor("device", []byte{192, 0, 2, 1})[7:] {
 		t.Fatal("distinct ids or kinds share a key")
 	}
 	if strings.Contains(a, "192") {
 		t.Fatal("key shows the id")
-	}
-	other, _ := NewKeyer(budget)
-	if s, _ := other.Key("ip", []byte{192, 0, 2, 1}); s == a {
-		t.Fatal("two keyers share a process key")
-	}
-	if budget.InUse() != 0 {
-		t.Fatalf("opened key not destroyed: %d bytes in use", budget.InUse())
-	}
-	k.budget = locked.NewBudget(0)
-	if _, err := k.Key("ip", nil); !errors.Is(err, locked.ErrExhausted) {
-		t.Fatalf("Key with a full budget = %v", err)
 	}
 }
