@@ -64,6 +64,16 @@ type StreamSealer struct {
 // deltaOverhead is len(`{"delta":""}`).
 const deltaOverhead = 12
 
+// StreamScratchSize is the size of the locked scratch buffer a
+// StreamSealer allocates for padQuantum (0: DefaultPadQuantum), for
+// servers that estimate a request's locked memory before admitting it.
+func StreamScratchSize(padQuantum int) int {
+	if padQuantum == 0 {
+		padQuantum = DefaultPadQuantum
+	}
+	return scratchSize(padQuantum)
+}
+
 // scratchSize is the largest padded chunk plus its tag: a delta of
 // MaxDeltaBytes control characters each escaped to 6 bytes.
 func scratchSize(quantum int) int {

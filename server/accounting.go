@@ -1,6 +1,7 @@
 package server
 
 import (
+	"container/heap"
 	"sort"
 	"sync"
 
@@ -12,16 +13,44 @@ import (
 // could be reversed. Metrics expose only the distribution across devices
 // (how many devices used how many tokens), never a per-device series.
 //
-// It is bounded: past maxAccounts devices the smallest account is dropped,
-// so a flood of new devices cannot grow it without limit.
+// It is bounded: past max devices the account with the fewest completion
+// tokens is dropped, so a flood of new devices cannot grow it without
+// limit. A min-heap on completion tokens finds that account in O(log n):
+// a new device never scans the table under the lock.
 type tokenAccounts struct {
 	mu       sync.Mutex
 	max      int
 	accounts map[string]*tokenAccount
+	least    accountHeap
 }
 
 type tokenAccount struct {
+	device                       string
 	requests, prompt, completion uint64
+	index                        int // in least
+}
+
+// accountHeap orders accounts by completion tokens, smallest first
+// (container/heap).
+type accountHeap []*tokenAccount
+
+func (h accountHeap) Len() int           { return len(h) }
+func (h accountHeap) Less(i, j int) bool { return h[i].completion < h[j].completion }
+func (h accountHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index, h[j].index = i, j
+}
+func (h *accountHeap) Push(x any) {
+	a := x.(*tokenAccount)
+	a.index = len(*h)
+	*h = append(*h, a)
+}
+func (h *accountHeap) Pop() any {
+	old := *h
+	a := old[len(old)-1]
+	old[len(old)-1] = nil
+	*h = old[:len(old)-1]
+	return a
 }
 
 // accountBuckets are the per-device completion-token totals the histogram
@@ -39,25 +68,17 @@ func (t *tokenAccounts) add(device string, prompt, completion int) {
 	a := t.accounts[device]
 	if a == nil {
 		if len(t.accounts) >= t.max {
-			t.evictSmallest()
+			victim := heap.Pop(&t.least).(*tokenAccount)
+			delete(t.accounts, victim.device)
 		}
-		a = &tokenAccount{}
+		a = &tokenAccount{device: device}
 		t.accounts[device] = a
+		heap.Push(&t.least, a)
 	}
 	a.requests++
 	a.prompt += uint64(prompt)
 	a.completion += uint64(completion)
-}
-
-func (t *tokenAccounts) evictSmallest() {
-	var victim string
-	var least uint64
-	for k, a := range t.accounts {
-		if victim == "" || a.completion < least {
-			victim, least = k, a.completion
-		}
-	}
-	delete(t.accounts, victim)
+	heap.Fix(&t.least, a.index)
 }
 
 // snapshot returns the per-device completion totals, sorted.

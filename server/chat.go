@@ -20,7 +20,6 @@ import (
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
-	"github.com/sottolabs/sotto/server/ratelimit"
 )
 
 // chatState carries one request through the checks of protocol section 4.
@@ -29,12 +28,14 @@ import (
 type chatState struct {
 	r        *http.Request
 	arrived  time.Time
+	received time.Time // when the whole body was read: the window's clock
 	body     []byte
 	bodyHash [32]byte
 	hdr      crypto.Header
 	key      *keys.Key
 	deviceID string // rate-limit key derived from the verified device key
 	release  func() // frees the device's concurrent-stream slot
+	unhold   func() // returns the body's bytes to the in-flight cap
 	opened   *crypto.Opened
 	req      crypto.Request
 	// engineReq and prepared are the request as the engine runs it, its
@@ -85,6 +86,9 @@ func (st *chatState) cleanup() {
 	if st.release != nil {
 		st.release()
 	}
+	if st.unhold != nil {
+		st.unhold()
+	}
 }
 
 // refuse writes a problem and counts it.
@@ -107,6 +111,15 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	if err != nil || mt != wire.MediaTypeRequest {
 		return reject(problem.New(problem.MediaType))
 	}
+	size := r.ContentLength
+	if size < 0 {
+		size = s.opts.MaxBodyBytes // chunked: the most it may grow to
+	}
+	unhold, ok := s.bodies.acquire(size)
+	if !ok {
+		return overloaded()
+	}
+	st.unhold = unhold
 	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxBodyBytes))
 	if err != nil {
 		var tooLarge *http.MaxBytesError
@@ -117,15 +130,22 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	}
 	st.body = body
 	st.bodyHash = sha256.Sum256(body)
+	// A body trickled in slowly must not stretch the request's window:
+	// ts is checked against the time the last byte arrived.
+	st.received = s.now()
 	return nil
 }
 
 func (s *Server) checkClient(st *chatState) *problem.Problem {
 	// A peer without an address (a UNIX-socket client with no forwarded
 	// address) shares one bucket with every other such peer.
-	key := ratelimit.KeyFor("ip", []byte("local"))
+	id := []byte("local")
 	if ip, err := s.clientIP(st.r); err == nil {
-		key = ratelimit.KeyFor("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
+		id = clientip.KeyPrefix(ip).Addr().AsSlice()
+	}
+	key, err := s.keyer.Key("ip", id)
+	if err != nil {
+		return overloaded()
 	}
 	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
 	if err != nil || !d.Allowed {
@@ -165,7 +185,7 @@ func (s *Server) keyProblem() *problem.Problem {
 
 func (s *Server) checkDate(st *chatState) *problem.Problem {
 	ts := time.UnixMilli(st.hdr.TS)
-	if err := replay.CheckTime(ts, st.arrived, s.opts.RequestTTL); err != nil {
+	if err := replay.CheckTime(ts, st.received, s.opts.RequestTTL); err != nil {
 		return reject(problem.New(problem.Date))
 	}
 	return nil
@@ -195,7 +215,9 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 		return reject(problem.New(problem.Device))
 	}
 	id := dk.ID()
-	st.deviceID = ratelimit.KeyFor("device", id[:])
+	if st.deviceID, err = s.keyer.Key("device", id[:]); err != nil {
+		return overloaded()
+	}
 	d, err := s.deviceLimiter.Allow(st.r.Context(), st.deviceID, st.arrived)
 	if err != nil || !d.Allowed {
 		s.metrics.RateLimited(metrics.ScopeDevice)
@@ -218,15 +240,25 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 	if es.BusySlots+es.Queued >= es.Slots+s.opts.QueueDepth {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
-	need := locked.Cost(len(st.body)) + 2*locked.Cost(s.opts.StreamBufferBytes) + locked.Cost(s.opts.SealerScratchBytes)
+	need := s.AdmissionCost(len(st.body))
 	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
+	// Admitted: the engine's queue bounds these from here on.
+	st.unhold()
 	return nil
 }
 
 func (s *Server) open(st *chatState) *problem.Problem {
-	o, err := crypto.Open(st.hdr, st.body, st.key.Seed(), s.budget)
+	seed, err := st.key.OpenSeed()
+	switch {
+	case errors.Is(err, locked.ErrExhausted):
+		return overloaded()
+	case err != nil:
+		return s.keyProblem() // retired since Lookup, or the store closed
+	}
+	o, err := crypto.Open(st.hdr, st.body, seed.Bytes(), s.budget)
+	seed.Destroy()
 	if err != nil {
 		if errors.Is(err, locked.ErrExhausted) {
 			return reject(problem.OverloadedAfter(time.Second))
@@ -258,6 +290,9 @@ func (s *Server) registerRID(st *chatState) *problem.Problem {
 	case errors.Is(err, replay.ErrReplay):
 		s.metrics.ReplayRejected.Inc()
 		return reject(problem.New(problem.Replay))
+	case errors.Is(err, replay.ErrExpired):
+		// The window closed while the request was being checked.
+		return reject(problem.New(problem.Date))
 	default:
 		return reject(problem.OverloadedAfter(time.Second))
 	}

@@ -46,7 +46,9 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	s.metrics.ObserveRequest(http.StatusOK, "")
-	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer, out: make([]byte, 0, 4096)}
+	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer,
+		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096)}
+	defer sw.clearDeadline()
 	sw.nonce()
 
 	s.metrics.ActiveStreams.Inc()
@@ -206,7 +208,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
 	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
 	s.log.Info("chat",
-		"rid", hashedID(st.hdr.RID[:]),
+		"rid", s.logIDs.hashed(st.hdr.RID[:]),
 		"finish", finalChunk(g).Reason,
 		"prompt_tokens", g.res.PromptTokens,
 		"completion_tokens", g.res.CompletionTokens,

@@ -89,6 +89,11 @@ type config struct {
 	clock             *clock         // nil: time.Now
 	wrap              func(http.Handler) http.Handler
 	notReady          bool
+	requestTTL        time.Duration // 0: replay.DefaultWindow
+	writeTimeout      time.Duration // 0: the server's default
+	padQuantum        int           // 0: crypto.DefaultPadQuantum
+	inflightBodies    int64         // 0: the server's default
+	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
 }
 
 // harness is one server over loopback with its own engine, keys, devices,
@@ -172,15 +177,16 @@ func newHarness(t testing.TB, cfg config) *harness {
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	h.srv, err = server.New(server.Options{
-		RequestTTL:          replay.DefaultWindow,
+		RequestTTL:          cmp.Or(cfg.requestTTL, replay.DefaultWindow),
 		MaxBodyBytes:        int64(crypto.MaxBodySize(crypto.SuiteXWing)),
 		QueueDepth:          cfg.queueDepth,
-		PadQuantum:          crypto.DefaultPadQuantum,
+		PadQuantum:          cmp.Or(cfg.padQuantum, crypto.DefaultPadQuantum),
+		WriteTimeout:        cfg.writeTimeout,
+		InflightBodyBytes:   cfg.inflightBodies,
 		DefaultMaxTokens:    32,
 		DefaultSampling:     llama.Sampling{Temperature: 0.8, TopK: 40, TopP: 0.95, MinP: 0.05, RepeatPenalty: 1.0},
 		RequestLimits:       crypto.Limits{MaxTokens: 256},
 		StreamBufferBytes:   cmp.Or(cfg.streamBuffer, 64<<10),
-		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
 		Coalesce:            cfg.coalesce,
 		Buffered:            cfg.buffered,
 		PoWMode:             cfg.powMode,
@@ -189,7 +195,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 	}, server.Deps{
 		Engine:        e,
 		Keys:          h.store,
-		Replay:        replay.NewMemory(cfg.replayCapacity),
+		Replay:        replay.NewMemoryClock(cfg.replayCapacity, now),
 		Devices:       allow,
 		PoW:           issuer,
 		IPLimiter:     ratelimit.NewMemory(cfg.ipPerMinute, cfg.ipBurst, 10_000),
@@ -209,7 +215,11 @@ func newHarness(t testing.TB, cfg config) *harness {
 	if cfg.wrap != nil {
 		handler = cfg.wrap(handler)
 	}
-	h.ts = httptest.NewServer(handler)
+	h.ts = httptest.NewUnstartedServer(handler)
+	if cfg.sendBuffer > 0 {
+		h.ts.Listener = sendBufferListener{h.ts.Listener, cfg.sendBuffer}
+	}
+	h.ts.Start()
 	t.Cleanup(h.ts.Close)
 	// Before ts.Close, which waits for every handler: closing the engine
 	// ends any generation a failed test left waiting.

@@ -29,7 +29,10 @@ func (s *Server) checkPoW(st *chatState) *problem.Problem {
 	if answer != "" && s.pow.Verify(answer, st.bodyHash, st.arrived) == nil {
 		return nil
 	}
+	challenge, err := s.pow.Issue(st.arrived)
+	if err != nil {
+		return overloaded()
+	}
 	s.metrics.PoWChallenges.Inc()
-	challenge := s.pow.Issue(st.arrived)
 	return reject(problem.PoWRequired(challenge))
 }

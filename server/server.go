@@ -10,11 +10,10 @@
 package server
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -77,14 +76,23 @@ type Options struct {
 	DefaultSampling     engine.Sampling
 	RequestLimits       crypto.Limits
 	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
-	SealerScratchBytes  int           // the stream sealer's locked scratch (admission estimate)
 	Coalesce            time.Duration // 0: a chunk per token; else a chunk per window
 	Buffered            bool          // one chunk with the whole reply at the end
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool
-	ServeCapacity       bool // GET /api/capacity for a router (worker role)
+	ServeCapacity       bool          // GET /api/capacity for a router (worker role)
+	WriteTimeout        time.Duration // per stream write+flush; 0: DefaultWriteTimeout
+	InflightBodyBytes   int64         // bodies read before admission, all clients; 0: DefaultInflightBodyBytes
 }
+
+// DefaultInflightBodyBytes caps the bytes of request bodies held before
+// admission when Options.InflightBodyBytes is zero (SOTTO_INFLIGHT_BODY_BYTES).
+const DefaultInflightBodyBytes = 64 << 20
+
+// DefaultWriteTimeout bounds one write and flush of a stream when
+// Options.WriteTimeout is zero (SOTTO_WRITE_TIMEOUT_SECONDS).
+const DefaultWriteTimeout = 30 * time.Second
 
 // Deps are the components a Server drives. All are required except
 // Engine, PoW (unless proof of work is on), Now and Rand. Without Engine
@@ -125,6 +133,9 @@ type Server struct {
 	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
 	accounts      *tokenAccounts
+	bodies        *bodyGate
+	keyer         *ratelimit.SealedKeyer
+	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
 }
@@ -145,6 +156,8 @@ func New(opts Options, d Deps) (*Server, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
+	opts.WriteTimeout = cmp.Or(opts.WriteTimeout, DefaultWriteTimeout)
+	opts.InflightBodyBytes = cmp.Or(opts.InflightBodyBytes, DefaultInflightBodyBytes)
 	if d.Rand == nil {
 		d.Rand = rand.Reader
 	}
@@ -160,6 +173,14 @@ func New(opts Options, d Deps) (*Server, error) {
 			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
 	})
 	s.accounts = newTokenAccounts(maxTokenAccounts)
+	s.bodies = newBodyGate(opts.InflightBodyBytes)
+	var err error
+	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	if s.logIDs, err = newLogIDs(d.Budget); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
@@ -253,13 +274,6 @@ func (s *Server) randomSeed() uint32 {
 		return engineSeed(uint64(s.now().UnixNano()))
 	}
 	return engineSeed(uint64(binary.BigEndian.Uint32(b[:])))
-}
-
-// hashedID shortens an identifier for logs: enough to correlate lines,
-// nothing to recover it from.
-func hashedID(id []byte) string {
-	sum := sha256.Sum256(id)
-	return hex.EncodeToString(sum[:6])
 }
 
 func overloaded() *problem.Problem {

@@ -91,17 +91,28 @@ func (p *pendingText) destroy() {
 
 // streamWriter seals text into SSE events and writes them to the client,
 // flushing after each. It is used by the handler goroutine only.
+//
+// Every write and flush has a deadline (timeout, SOTTO_WRITE_TIMEOUT_SECONDS):
+// a client that stops reading (a zero TCP window, no HTTP/2 WINDOW_UPDATE)
+// would otherwise block the handler for ever while it holds the decrypted
+// prompt, locked buffers, an engine slot and the device's stream quota.
+// A missed deadline is a write error, which cancels the generation.
 type streamWriter struct {
-	w      http.ResponseWriter
-	rc     *http.ResponseController
-	sealer *crypto.StreamSealer
-	out    []byte // reused event buffer: ciphertext only
-	err    error  // first write error; later writes are skipped
-	chunks int
+	w       http.ResponseWriter
+	rc      *http.ResponseController
+	sealer  *crypto.StreamSealer
+	timeout time.Duration
+	out     []byte // reused event buffer: ciphertext only
+	err     error  // first write error; later writes are skipped
+	chunks  int
 }
 
 func (s *streamWriter) writeEvent(event []byte) {
 	if s.err != nil {
+		return
+	}
+	if err := s.rc.SetWriteDeadline(time.Now().Add(s.timeout)); err != nil {
+		s.err = err
 		return
 	}
 	if _, err := s.w.Write(event); err != nil {
@@ -109,6 +120,14 @@ func (s *streamWriter) writeEvent(event []byte) {
 		return
 	}
 	s.err = s.rc.Flush()
+}
+
+// clearDeadline lifts the write deadline once the stream is complete, so
+// a kept-alive connection's next response is not cut by it.
+func (s *streamWriter) clearDeadline() {
+	if s.err == nil {
+		_ = s.rc.SetWriteDeadline(time.Time{})
+	}
 }
 
 // nonce writes the stream's first event.

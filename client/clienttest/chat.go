@@ -81,7 +81,12 @@ func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Prob
 	if err != nil || dk.VerifyDigest(sum, r.Header.Get(wire.HeaderSignature)) != nil {
 		return rec, nil, ptr(problem.New(problem.Device))
 	}
-	o, err := crypto.Open(h, body, key.Seed(), s.budget)
+	seed, err := key.OpenSeed()
+	if err != nil {
+		return rec, nil, ptr(problem.New(problem.Envelope))
+	}
+	o, err := crypto.Open(h, body, seed.Bytes(), s.budget)
+	seed.Destroy()
 	if err != nil {
 		return rec, nil, ptr(problem.New(problem.Envelope))
 	}
@@ -110,7 +115,11 @@ func (s *Server) checkPoW(r *http.Request, sum [32]byte, now time.Time) *problem
 	if ans := r.Header.Get(wire.HeaderPoW); ans != "" && iss.Verify(ans, sum, now) == nil {
 		return nil
 	}
-	return ptr(problem.PoWRequired(iss.Issue(now)))
+	challenge, err := iss.Issue(now)
+	if err != nil {
+		return ptr(problem.New(problem.Internal))
+	}
+	return ptr(problem.PoWRequired(challenge))
 }
 
 // stream sends the canned reply, sealed.

@@ -52,6 +52,9 @@ func serve(ctx context.Context) error {
 	log := newLogger(plan.Log)
 	slog.SetDefault(log) // packages that log through slog's default (keys, device) share format and level
 	setLlamaLogLevel(plan.Log.Level)
+	for _, w := range cfg.Warnings() {
+		log.Warn(w)
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}

@@ -36,8 +36,7 @@ func (s *Store) Document(now time.Time) ([]byte, error) {
 	if len(pub) == 0 {
 		return nil, fmt.Errorf("%w: no next or current key to publish", ErrNoKeys)
 	}
-	priv := ed25519.PrivateKey(s.signing.Bytes())
-	fp, err := fingerprint(pub, priv)
+	fp, err := fingerprint(pub, s.signingPub)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +51,7 @@ func (s *Store) Document(now time.Time) ([]byte, error) {
 		issued = c.issuedAt.Add(time.Second)
 	}
 	d := &keyconfig.Document{IssuedAt: issued, Expires: issued.Add(s.sched.DocumentLifetime), Keys: pub}
-	if err := keyconfig.Sign(d, priv); err != nil {
+	if err := s.sign(d); err != nil {
 		return nil, err
 	}
 	out, err := d.MarshalJSON()
@@ -61,6 +60,16 @@ func (s *Store) Document(now time.Time) ([]byte, error) {
 	}
 	c.json, c.fp, c.issuedAt = out, fp, issued
 	return out, nil
+}
+
+// sign opens the signing key into locked memory for one signature.
+func (s *Store) sign(d *keyconfig.Document) error {
+	priv, err := s.budget.Open(s.signing)
+	if err != nil {
+		return fmt.Errorf("keys: signing key: %w", err)
+	}
+	defer priv.Destroy()
+	return keyconfig.Sign(d, ed25519.PrivateKey(priv.Bytes()))
 }
 
 // publishable returns the keys to publish at now, ordered by not_before
@@ -83,11 +92,11 @@ func (s *Store) publishable(now time.Time) []keyconfig.Key {
 
 // fingerprint identifies a document's content apart from its times: the
 // signing public key and the tbs of the keys with zero times.
-func fingerprint(keys []keyconfig.Key, priv ed25519.PrivateKey) ([]byte, error) {
+func fingerprint(keys []keyconfig.Key, signingPub ed25519.PublicKey) ([]byte, error) {
 	d := keyconfig.Document{Keys: keys}
 	tbs, err := d.TBS()
 	if err != nil {
 		return nil, err
 	}
-	return append(tbs, priv.Public().(ed25519.PublicKey)...), nil
+	return append(tbs, signingPub...), nil
 }

@@ -4,8 +4,9 @@
 //
 // A Store loads the directory once and answers the two questions of the
 // request path: which private key opens a request (Lookup), and which
-// signed key configuration to publish (Document). Private seeds are held
-// only in locked memory (internal/locked). Init and Rotate change the
+// signed key configuration to publish (Document). Private keys are held
+// encrypted in memory (locked.Enclave, memguard) and decrypted into locked
+// memory only for one use: a request's Open, a document's signature. Init and Rotate change the
 // directory; a running Store picks the change up on Reload (SIGHUP) or
 // through Watch.
 //
@@ -18,6 +19,7 @@ package keys
 import (
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
@@ -89,15 +91,17 @@ func stateAt(notBefore, notAfter, now time.Time) State {
 	return StateRetired
 }
 
-// Key is one HPKE key pair of the store. Its fields never change; a Reload
-// that moves a key's times makes a new Key sharing the same seed.
+// Key is one HPKE key pair of the store. Its fields never change, except
+// that its seed is dropped once the key retires; a Reload that moves a
+// key's times makes a new Key with its own copy of the seed.
 type Key struct {
 	id        uint8
 	suite     crypto.Suite
 	pub       []byte
 	notBefore time.Time
 	notAfter  time.Time
-	seed      *locked.Buffer // nil for a key loaded after its not_after
+	seed      atomic.Pointer[locked.Enclave] // nil once retired
+	budget    *locked.Budget
 }
 
 // ID returns the key's one-byte key_id.
@@ -118,16 +122,25 @@ func (k *Key) NotAfter() time.Time { return k.notAfter }
 // State returns the key's state at now.
 func (k *Key) State(now time.Time) State { return stateAt(k.notBefore, k.notAfter, now) }
 
-// Seed returns the 32-byte private key, in locked memory. The slice stays
-// valid while the key is in the store and for at least Grace after a
-// Reload removed it; the caller must use it at once (to open one request)
-// and never keep it or copy it to the heap. It is nil for a key that was
-// already retired when loaded. After Store.Close it must not be used.
-func (k *Key) Seed() []byte {
-	if k.seed == nil {
-		return nil
+// OpenSeed decrypts the 32-byte private key into a locked, read-only
+// buffer charged to the store's budget; the caller uses it at once (to
+// open one request) and destroys it. It fails with ErrKeyExpired once the
+// key has retired (its seed is dropped then, not at the next Reload) or
+// the store was closed, and with locked.ErrExhausted when the budget is
+// full. A Key looked up just before a Reload removed it still opens.
+func (k *Key) OpenSeed() (*locked.Buffer, error) {
+	e := k.seed.Load()
+	if e == nil {
+		return nil, ErrKeyExpired
 	}
-	return k.seed.Bytes()
+	return k.budget.Open(e)
+}
+
+// retireAt drops the seed when the key has retired at now.
+func (k *Key) retireAt(now time.Time) {
+	if k.State(now) == StateRetired {
+		k.seed.Store(nil)
+	}
 }
 
 // published returns the key as it appears in the key configuration.

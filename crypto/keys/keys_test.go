@@ -111,7 +111,12 @@ func TestDocumentVerifies(t *testing.T) {
 		if err != nil {
 			t.Fatalf("Lookup(%d): %v", k.KeyID, err)
 		}
-		pub, _ := crypto.PublicKey(k.Suite, sk.Seed())
+		seed, err := sk.OpenSeed()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, _ := crypto.PublicKey(k.Suite, seed.Bytes())
+		seed.Destroy()
 		if !bytes.Equal(pub, k.PublicKey) {
 			t.Fatalf("key %d: published key does not match the seed", k.KeyID)
 		}
@@ -147,7 +152,7 @@ func TestRotationWalk(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	seed1 := &k1.Seed()[0]
+	seed1 := openSeed(t, k1)
 
 	t1 := t0.Add(30 * day)
 	c.set(t1)
@@ -165,11 +170,16 @@ func TestRotationWalk(t *testing.T) {
 		t.Fatalf("next after rotation: %v, want [3]", got)
 	}
 	k1, err = s.Lookup(1, x, t1.Add(7*day-time.Second))
-	if err != nil || &k1.Seed()[0] != seed1 {
+	if err != nil || openSeed(t, k1) != seed1 {
 		t.Fatalf("retiring key lost its seed across Reload: %v", err)
 	}
 	if _, err := s.Lookup(1, x, t1.Add(7*day)); !errors.Is(err, ErrKeyExpired) {
 		t.Fatalf("retired key: %v, want ErrKeyExpired", err)
+	}
+	// The key retired: its seed is gone at once, not at the next Reload,
+	// even for a request that looked the key up before.
+	if _, err := k1.OpenSeed(); !errors.Is(err, ErrKeyExpired) {
+		t.Fatalf("OpenSeed of a retired key = %v, want ErrKeyExpired", err)
 	}
 	if _, err := s.Lookup(2, x, t1); err != nil {
 		t.Fatalf("promoted key: %v", err)
@@ -327,7 +337,9 @@ func TestKeyIDReuse(t *testing.T) {
 	}
 }
 
-func TestGraceAndClose(t *testing.T) {
+// TestRemovedKeyAndClose: a Key looked up before a Reload removed it
+// still opens (its request completes); after Close no key opens.
+func TestRemovedKeyAndClose(t *testing.T) {
 	x := crypto.SuiteX25519
 	dir := initDir(t, x)
 	c := newClock(t0)
@@ -340,14 +352,10 @@ func TestGraceAndClose(t *testing.T) {
 	if _, err := s.Lookup(2, x, t0.Add(90*day-time.Hour)); !errors.Is(err, ErrUnknownKey) {
 		t.Fatalf("removed key: %v", err)
 	}
-	if len(k2.Seed()) != 32 || len(s.graves) != 1 {
-		t.Fatal("removed key's seed destroyed before Grace")
+	if seed := openSeed(t, k2); len(seed) != 2*seedSize {
+		t.Fatal("removed key's seed gone for the request holding it")
 	}
-	c.set(t0.Add(Grace))
-	s.Reload()
-	if len(s.graves) != 0 {
-		t.Fatal("seed kept after Grace")
-	}
+	k1, _ := s.Lookup(1, x, t0)
 	s.Close()
 	if _, err := s.Lookup(1, x, t0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Lookup after Close: %v", err)
@@ -355,4 +363,18 @@ func TestGraceAndClose(t *testing.T) {
 	if _, err := s.Document(t0); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Document after Close: %v", err)
 	}
+	if _, err := k1.OpenSeed(); !errors.Is(err, ErrKeyExpired) {
+		t.Fatalf("OpenSeed after Close = %v", err)
+	}
+}
+
+// openSeed opens k's seed and returns it hex-encoded (test only).
+func openSeed(t *testing.T, k *Key) string {
+	t.Helper()
+	b, err := k.OpenSeed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Destroy()
+	return hex.EncodeToString(b.Bytes())
 }

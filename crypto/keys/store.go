@@ -13,11 +13,6 @@ import (
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// Grace is how long a key's seed stays in locked memory after a Reload
-// removed the key, so that a request that looked it up just before can
-// still use it.
-const Grace = time.Minute
-
 // Store is a loaded key directory. It is safe for concurrent use: Lookup
 // and Document may run while Reload swaps the keys.
 type Store struct {
@@ -26,12 +21,12 @@ type Store struct {
 	sched  Schedule
 	now    func() time.Time // wall clock; replaced in tests
 
-	mu      sync.RWMutex
-	closed  bool
-	keys    map[uint8]*Key
-	signing *locked.Buffer // ed25519.PrivateKey
-	history map[uint8]used
-	graves  []grave
+	mu         sync.RWMutex
+	closed     bool
+	keys       map[uint8]*Key
+	signing    *locked.Enclave // ed25519.PrivateKey (seed || public key)
+	signingPub ed25519.PublicKey
+	history    map[uint8]used
 
 	doc docCache
 }
@@ -42,15 +37,10 @@ type used struct {
 	notAfter time.Time
 }
 
-// grave is a seed waiting out Grace before it is destroyed.
-type grave struct {
-	buf *locked.Buffer
-	at  time.Time
-}
-
-// Open loads the key directory dir: seeds go to locked memory charged to
-// budget. It fails with ErrPermissions, ErrFormat or ErrNoKeys (wrapped,
-// naming the file) when the directory is unsafe or incomplete.
+// Open loads the key directory dir: private keys are sealed in enclaves
+// and opened into locked memory charged to budget for each use. It fails
+// with ErrPermissions, ErrFormat or ErrNoKeys (wrapped, naming the file)
+// when the directory is unsafe or incomplete.
 func Open(dir string, budget *locked.Budget) (*Store, error) {
 	return open(dir, budget, time.Now)
 }
@@ -69,10 +59,10 @@ func open(dir string, budget *locked.Budget, now func() time.Time) (*Store, erro
 // Dir returns the key directory.
 func (s *Store) Dir() string { return s.dir }
 
-// Reload reads the key directory again and swaps in its keys. Keys whose
-// public key did not change keep their seed in memory; removed keys are
-// destroyed after Grace. On error the store keeps its previous keys. The
-// server calls Reload on SIGHUP.
+// Reload reads the key directory again and swaps in its keys. A Key
+// looked up before the swap stays usable by the request holding it; the
+// store keeps no reference to removed keys. On error the store keeps its
+// previous keys. The server calls Reload on SIGHUP.
 func (s *Store) Reload() error {
 	d, err := loadDir(s.dir, s.budget)
 	if err != nil {
@@ -83,51 +73,45 @@ func (s *Store) Reload() error {
 		return fmt.Errorf("%w: %s holds no HPKE key", ErrNoKeys, s.dir)
 	}
 	now := s.now()
-	keys, err := newKeys(d.files, now)
+	keys, err := newKeys(d.files, now, s.budget)
 	if err != nil {
 		d.destroy()
 		return err
 	}
+	signingPub := bytes.Clone(ed25519.PrivateKey(d.signing.Bytes()).Public().(ed25519.PublicKey))
+	signing := locked.Seal(d.signing) // destroys d.signing
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
-		d.destroy()
-		for _, k := range keys {
-			k.seed.Destroy()
-		}
 		return ErrClosed
 	}
 	if err := s.checkReuse(keys, now); err != nil {
-		d.destroy()
-		for _, k := range keys {
-			k.seed.Destroy()
-		}
 		return err
 	}
-	s.install(keys, d.signing, now)
+	s.install(keys, signing, signingPub)
 	return nil
 }
 
 // newKeys turns the directory's key files into Keys, computing public
-// keys. Seeds of keys already retired at now are destroyed at once.
-func newKeys(files []*keyFile, now time.Time) (map[uint8]*Key, error) {
+// keys, and seals each seed in an enclave (destroying the file's locked
+// copy). Seeds of keys already retired at now are dropped at once.
+func newKeys(files []*keyFile, now time.Time, budget *locked.Budget) (map[uint8]*Key, error) {
 	keys := make(map[uint8]*Key, len(files))
 	for i, f := range files {
 		pub, err := crypto.PublicKey(f.suite, f.seed.Bytes())
 		if err != nil {
-			for _, k := range keys {
-				k.seed.Destroy()
-			}
 			for _, g := range files[i:] {
 				g.seed.Destroy()
 			}
 			return nil, fmt.Errorf("%w: %s: %w", ErrFormat, hpkeFileName(f.id), err)
 		}
-		k := &Key{id: f.id, suite: f.suite, pub: pub, notBefore: f.notBefore, notAfter: f.notAfter, seed: f.seed}
+		k := &Key{id: f.id, suite: f.suite, pub: pub, notBefore: f.notBefore, notAfter: f.notAfter, budget: budget}
 		if k.State(now) == StateRetired {
-			k.seed.Destroy()
-			k.seed = nil
+			f.seed.Destroy()
+		} else {
+			k.seed.Store(locked.Seal(f.seed))
 		}
+		f.seed = nil
 		keys[f.id] = k
 	}
 	return keys, nil
@@ -145,45 +129,26 @@ func (s *Store) checkReuse(keys map[uint8]*Key, now time.Time) error {
 	return nil
 }
 
-// install swaps in keys and the signing key. s.mu is held.
-func (s *Store) install(keys map[uint8]*Key, signing *locked.Buffer, now time.Time) {
-	for id, old := range s.keys {
-		k, ok := keys[id]
-		switch {
-		case ok && bytes.Equal(k.pub, old.pub) && old.seed != nil && k.seed != nil:
-			k.seed.Destroy() // keep the seed callers may be using
-			k.seed = old.seed
-		case old.seed != nil:
-			s.graves = append(s.graves, grave{old.seed, now})
-		}
-	}
+// install swaps in keys and the signing key. Enclaves hold no locked
+// memory, so the replaced ones need no grace period: a request still
+// holding an old Key opens its own copy. s.mu is held.
+func (s *Store) install(keys map[uint8]*Key, signing *locked.Enclave, signingPub ed25519.PublicKey) {
 	for id, k := range keys {
 		s.history[id] = used{pub: k.pub, notAfter: k.notAfter}
 	}
 	s.keys = keys
-	if s.signing != nil && bytes.Equal(s.signing.Bytes(), signing.Bytes()) {
-		signing.Destroy()
-	} else {
-		if s.signing != nil {
-			s.graves = append(s.graves, grave{s.signing, now})
-		}
-		s.signing = signing
-	}
-	s.sweep(now)
+	s.signing, s.signingPub = signing, signingPub
 }
 
-// sweep destroys the seeds whose Grace has passed. s.mu is held.
-func (s *Store) sweep(now time.Time) {
-	kept := s.graves[:0]
-	for _, g := range s.graves {
-		if now.Sub(g.at) >= Grace {
-			g.buf.Destroy()
-		} else {
-			kept = append(kept, g)
-		}
+// retire drops the seeds of the keys retired at now: a key's private key
+// is gone when it retires, not at the next Reload. Lookup retires the key
+// it finds retired; Watch retires every key on each tick.
+func (s *Store) retire(now time.Time) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, k := range s.keys {
+		k.retireAt(now)
 	}
-	clear(s.graves[len(kept):])
-	s.graves = kept
 }
 
 // Lookup returns the key that opens a request naming keyID and suite at
@@ -202,6 +167,7 @@ func (s *Store) Lookup(keyID uint8, suite crypto.Suite, now time.Time) (*Key, er
 	case k.suite != suite:
 		return nil, ErrSuiteMismatch
 	case k.State(now) != StateCurrent:
+		k.retireAt(now)
 		return nil, ErrKeyExpired
 	}
 	return k, nil
@@ -225,10 +191,7 @@ func (s *Store) Keys() []*Key {
 func (s *Store) SigningPublicKey() ed25519.PublicKey {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	if s.signing == nil {
-		return nil
-	}
-	return bytes.Clone(ed25519.PrivateKey(s.signing.Bytes()).Public().(ed25519.PublicKey))
+	return bytes.Clone(s.signingPub)
 }
 
 // Watch polls the key directory every interval and reloads it when its
@@ -253,14 +216,12 @@ func (s *Store) Watch(ctx context.Context, interval time.Duration) error {
 		if err != nil {
 			slog.Warn("keys: reload failed; keeping the loaded keys", "err", err)
 		}
-		s.mu.Lock()
-		s.sweep(s.now())
-		s.mu.Unlock()
+		s.retire(s.now())
 	}
 }
 
-// Close destroys every seed. Keys returned by Lookup must not be used
-// afterwards.
+// Close drops every private key: OpenSeed on a Key returned by Lookup
+// fails afterwards.
 func (s *Store) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -269,11 +230,7 @@ func (s *Store) Close() {
 	}
 	s.closed = true
 	for _, k := range s.keys {
-		k.seed.Destroy()
+		k.seed.Store(nil)
 	}
-	for _, g := range s.graves {
-		g.buf.Destroy()
-	}
-	s.signing.Destroy()
-	s.keys, s.graves, s.signing = nil, nil, nil
+	s.keys, s.signing = nil, nil
 }

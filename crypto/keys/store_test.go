@@ -53,8 +53,12 @@ func TestConcurrentLookupReload(t *testing.T) {
 	for range 2 {
 		wg.Go(func() {
 			for ctx.Err() == nil {
-				if k, err := s.Lookup(1, x, t0); err == nil && len(k.Seed()) != seedSize {
-					t.Error("key without seed")
+				if k, err := s.Lookup(1, x, t0); err == nil {
+					if seed, err := k.OpenSeed(); err != nil || len(seed.Bytes()) != seedSize {
+						t.Error("key without seed")
+					} else {
+						seed.Destroy()
+					}
 				}
 				if _, err := s.Document(t0); err != nil {
 					t.Error(err)

@@ -28,6 +28,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/sottolabs/sotto/internal/locked"
 )
 
 // Errors of Verify and Solve (429 #pow). None quotes the header.
@@ -55,7 +57,9 @@ var b64u = base64.RawURLEncoding.Strict()
 
 // Issuer issues and verifies challenges. It is safe for concurrent use.
 type Issuer struct {
-	secret []byte
+	secret []byte          // in place (NewIssuer), or
+	sealed *locked.Enclave // opened into budget for each MAC (Seal)
+	budget *locked.Budget
 	bits   int
 	ttl    time.Duration
 }
@@ -76,23 +80,47 @@ func NewIssuer(secret []byte, bits int, ttl time.Duration) (*Issuer, error) {
 	return &Issuer{secret: secret, bits: bits, ttl: ttl}, nil
 }
 
+// Seal moves the issuer's secret into an enclave (encrypted in memory),
+// wiping the slice given to NewIssuer: from then on each MAC opens it into
+// a locked buffer charged to budget and destroys that buffer at once, and
+// Issue and Verify fail with an error wrapping locked.ErrExhausted when
+// the budget is full. Call it once, before the issuer is shared.
+func (i *Issuer) Seal(budget *locked.Budget) {
+	i.sealed, i.budget = locked.SealBytes(i.secret), budget
+	i.secret = nil
+}
+
 // Bits returns the number of zero bits the Issuer asks for.
 func (i *Issuer) Bits() int { return i.bits }
 
-// Issue returns a new challenge, valid until now + ttl.
-func (i *Issuer) Issue(now time.Time) string {
+// Issue returns a new challenge, valid until now + ttl. It fails only
+// for a sealed secret that cannot be opened (locked budget full).
+func (i *Issuer) Issue(now time.Time) (string, error) {
 	salt := make([]byte, saltSize)
 	_, _ = rand.Read(salt) // crypto/rand.Read never fails (Go 1.24+)
 	head := fmt.Sprintf("v1;bits=%d;exp=%d;salt=%s", i.bits, now.Add(i.ttl).Unix(), b64u.EncodeToString(salt))
-	return head + ";mac=" + b64u.EncodeToString(i.mac(head))
+	mac, err := i.mac(head)
+	if err != nil {
+		return "", err
+	}
+	return head + ";mac=" + b64u.EncodeToString(mac), nil
 }
 
-func (i *Issuer) mac(head string) []byte {
-	m := hmac.New(sha256.New, i.secret)
+func (i *Issuer) mac(head string) ([]byte, error) {
+	secret := i.secret
+	if i.sealed != nil {
+		buf, err := i.budget.Open(i.sealed)
+		if err != nil {
+			return nil, fmt.Errorf("pow: secret: %w", err)
+		}
+		defer buf.Destroy()
+		secret = buf.Bytes()
+	}
+	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(macLabel))
 	m.Write([]byte{0})
 	m.Write([]byte(head))
-	return m.Sum(nil)[:macSize]
+	return m.Sum(nil)[:macSize], nil
 }
 
 // Verify checks a Sotto-PoW header value for the body whose SHA-256 is
@@ -111,7 +139,11 @@ func (i *Issuer) Verify(header string, bodySHA256 [32]byte, now time.Time) error
 	if err != nil || len(n) < MinNonceSize || len(n) > MaxNonceSize {
 		return ErrMalformed
 	}
-	if !hmac.Equal(i.mac(c.head), c.mac) {
+	mac, err := i.mac(c.head)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal(mac, c.mac) {
 		return ErrMAC
 	}
 	if now.Unix() >= c.exp {

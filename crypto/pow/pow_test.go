@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sottolabs/sotto/internal/locked"
 )
 
 var (
@@ -25,7 +27,7 @@ func issuer(t testing.TB, bits int) *Issuer {
 
 func TestRoundTrip(t *testing.T) {
 	i := issuer(t, 12)
-	c := i.Issue(t0)
+	c := mustIssue(t, i, t0)
 	if !strings.HasPrefix(c, "v1;bits=12;exp=1767225660;salt=") || len(c) != len("v1;bits=12;exp=1767225660;salt=")+22+5+22 {
 		t.Fatalf("challenge %q", c)
 	}
@@ -42,6 +44,50 @@ func TestRoundTrip(t *testing.T) {
 	}
 }
 
+func mustIssue(t testing.TB, i *Issuer, now time.Time) string {
+	t.Helper()
+	c, err := i.Issue(now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// TestSealedIssuer: an issuer whose secret lives in an enclave issues and
+// verifies the same challenges as one holding the secret in place, and
+// refuses (locked.ErrExhausted) when the budget cannot open it.
+func TestSealedIssuer(t *testing.T) {
+	budget := locked.NewBudget(locked.Unlimited)
+	sealed, err := NewIssuer(append([]byte(nil), secret...), 12, time.Minute)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed.Seal(budget)
+	if sealed.secret != nil {
+		t.Fatal("the secret is still held in place after Seal")
+	}
+	ans, err := Solve(mustIssue(t, sealed, t0), body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sealed.Verify(ans, body, t0); err != nil {
+		t.Fatalf("sealed issuer refuses its own challenge: %v", err)
+	}
+	if err := issuer(t, 12).Verify(ans, body, t0); err != nil {
+		t.Fatalf("same secret in place refuses the sealed issuer's challenge: %v", err)
+	}
+	if budget.InUse() != 0 {
+		t.Fatalf("opened secret not destroyed: %d bytes in use", budget.InUse())
+	}
+	sealed.budget = locked.NewBudget(0)
+	if _, err := sealed.Issue(t0); !errors.Is(err, locked.ErrExhausted) {
+		t.Fatalf("Issue with a full budget = %v", err)
+	}
+	if err := sealed.Verify(ans, body, t0); !errors.Is(err, locked.ErrExhausted) {
+		t.Fatalf("Verify with a full budget = %v", err)
+	}
+}
+
 func mustNonce(t *testing.T, ans string) []byte {
 	t.Helper()
 	_, n, _ := strings.Cut(ans, ";nonce=")
@@ -54,7 +100,7 @@ func mustNonce(t *testing.T, ans string) []byte {
 
 func TestRefusals(t *testing.T) {
 	i := issuer(t, 12)
-	c := i.Issue(t0)
+	c := mustIssue(t, i, t0)
 	ans, _ := Solve(c, body)
 	challenge, _, _ := strings.Cut(ans, ";nonce=")
 	other, _ := NewIssuer([]byte("another secret of enough length"), 12, time.Minute)
@@ -134,7 +180,7 @@ func BenchmarkSolve16(b *testing.B) {
 	i := issuer(b, 16)
 	for n := 0; b.Loop(); n++ {
 		body := sha256.Sum256([]byte{byte(n), byte(n >> 8)})
-		if _, err := Solve(i.Issue(t0), body); err != nil {
+		if _, err := Solve(mustIssue(b, i, t0), body); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -142,7 +188,7 @@ func BenchmarkSolve16(b *testing.B) {
 
 func BenchmarkVerify(b *testing.B) {
 	i := issuer(b, 16)
-	ans, _ := Solve(i.Issue(t0), body)
+	ans, _ := Solve(mustIssue(b, i, t0), body)
 	for b.Loop() {
 		if err := i.Verify(ans, body, t0); err != nil {
 			b.Fatal(err)

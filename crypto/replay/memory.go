@@ -42,8 +42,9 @@ func (m *Memory) Seen(_ context.Context, rid [16]byte) (bool, error) {
 	return ok && now.Before(exp), nil
 }
 
-// Add registers rid until expires. An expires not after now registers
-// nothing: such a request is already outside the window.
+// Add registers rid until expires. An expires not after now fails with
+// ErrExpired: such a request is already outside the window, and accepting
+// it without an entry would accept every copy of it.
 func (m *Memory) Add(_ context.Context, rid [16]byte, expires time.Time) error {
 	now := m.now()
 	m.mu.Lock()
@@ -53,7 +54,7 @@ func (m *Memory) Add(_ context.Context, rid [16]byte, expires time.Time) error {
 		return ErrReplay
 	}
 	if !now.Before(expires) {
-		return nil
+		return ErrExpired
 	}
 	if len(m.entries) >= m.capacity {
 		return ErrFull

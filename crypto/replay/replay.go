@@ -30,6 +30,11 @@ var (
 	ErrFull = errors.New("replay: register full")
 	// ErrStale is returned by CheckTime for a ts outside the window.
 	ErrStale = errors.New("replay: request time outside the window")
+	// ErrExpired is returned by Add for an entry whose expiry has passed:
+	// the request left the window while it was being received or checked
+	// (a slowly sent body), and registering nothing would let every copy
+	// of it through (400 #date).
+	ErrExpired = errors.New("replay: request expired before it was registered")
 )
 
 // Register records request ids until they expire. Implementations are safe
@@ -38,7 +43,8 @@ type Register interface {
 	// Seen reports whether rid is registered and not expired.
 	Seen(ctx context.Context, rid [16]byte) (bool, error)
 	// Add registers rid until expires (exclusive). It fails with
-	// ErrReplay when rid is registered and not expired, and with ErrFull
+	// ErrReplay when rid is registered and not expired, with ErrExpired
+	// when expires is not after the register's clock, and with ErrFull
 	// when there is no room; it never evicts a live entry.
 	Add(ctx context.Context, rid [16]byte, expires time.Time) error
 }
@@ -58,7 +64,19 @@ func CheckTime(ts, now time.Time, window time.Duration) error {
 
 // Expiry returns how long a request with time ts stays registered: until
 // ts + window, not arrival + window, so a future-dated request cannot be
-// replayed after the window moved past its arrival.
+// replayed after the window moved past its arrival. CheckTime accepts
+// arrival = ts + window exactly, so the entry lives one millisecond (the
+// resolution of ts) beyond it: every accepted arrival finds it.
 func Expiry(ts time.Time, window time.Duration) time.Time {
-	return ts.Add(window)
+	return ts.Add(window + time.Millisecond)
+}
+
+// NewMemoryClock is NewMemory on the clock now, which must be the clock
+// the server checks the window against (tests with a settable clock).
+func NewMemoryClock(capacity int, now func() time.Time) *Memory {
+	m := NewMemory(capacity)
+	if now != nil {
+		m.now = now
+	}
+	return m
 }

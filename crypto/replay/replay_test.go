@@ -62,14 +62,16 @@ func TestMemoryReplayAndExpiry(t *testing.T) {
 	if seen, _ := m.Seen(ctx, rid(1)); seen {
 		t.Fatal("rid seen at ts + window")
 	}
+	now = exp.Add(time.Second) // sweeps go by whole seconds
+	_, _ = m.Seen(ctx, rid(2))
 	if m.Len() != 0 {
 		t.Fatalf("expired entry not swept: Len = %d", m.Len())
 	}
 	if err := m.Add(ctx, rid(1), exp.Add(time.Minute)); err != nil {
 		t.Fatalf("Add after expiry: %v", err)
 	}
-	if err := m.Add(ctx, rid(2), now); err != nil || m.Len() != 1 {
-		t.Fatalf("Add of an already expired rid: %v, Len %d", err, m.Len())
+	if err := m.Add(ctx, rid(2), now); !errors.Is(err, ErrExpired) || m.Len() != 1 {
+		t.Fatalf("Add of an already expired rid: %v, Len %d; want ErrExpired, 1", err, m.Len())
 	}
 }
 
@@ -118,6 +120,33 @@ func TestMemoryRace(t *testing.T) {
 	wg.Wait()
 	if wins.Load() != 1 || replays.Load() != 15 {
 		t.Fatalf("%d wins, %d replays; want 1 and 15", wins.Load(), replays.Load())
+	}
+}
+
+// TestMemoryRaceAtWindowEdge: copies of one request registered around the
+// end of its window (slowly sent bodies completing): at most one is
+// registered; every other is refused as a replay or as expired.
+func TestMemoryRaceAtWindowEdge(t *testing.T) {
+	m := NewMemory(100)
+	expires := time.Now().Add(50 * time.Millisecond)
+	var wins, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			time.Sleep(time.Until(expires.Add(time.Duration(i-12) * 5 * time.Millisecond)))
+			switch err := m.Add(context.Background(), rid(9), expires); {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, ErrReplay), errors.Is(err, ErrExpired):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() > 1 || wins.Load()+refused.Load() != 24 {
+		t.Fatalf("%d registered, %d refused; want at most 1 registered", wins.Load(), refused.Load())
 	}
 }
 

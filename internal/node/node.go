@@ -68,6 +68,11 @@ func New(p Plan, log *slog.Logger) (*Node, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: locked memory limit: %w", err)
 	}
+	if p.Model.MLock {
+		if err := locked.CheckWeightsLockable(limit); err != nil {
+			return nil, fmt.Errorf("node: %w", err)
+		}
+	}
 	n := &Node{plan: p, log: log, budget: locked.NewBudget(limit), metrics: metrics.New()}
 	n.metrics.SetLockedBudget(n.budget)
 	if limit >= 0 {
@@ -225,5 +230,6 @@ func (n *Node) powIssuer(mode string, secret []byte) (*pow.Issuer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
 	}
+	issuer.Seal(n.budget) // the secret is wiped from the heap, kept encrypted
 	return issuer, nil
 }

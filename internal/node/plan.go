@@ -18,8 +18,9 @@ import (
 const (
 	streamBufferBytes = 64 << 10
 	powChallengeTTL   = 2 * time.Minute
-	// maxLimiterKeys bounds the in-memory limiter tables: past it new
-	// keys are refused (fail closed) rather than growing without limit.
+	// maxLimiterKeys bounds the in-memory limiter tables: past it a new
+	// key evicts the least recently used one (rate limiters) or, for the
+	// streams in flight, is refused until a stream ends.
 	maxLimiterKeys = 200_000
 )
 
@@ -169,11 +170,12 @@ func serverOptions(cfg config.Config) server.Options {
 		DefaultSampling:     defaultSampling,
 		RequestLimits:       crypto.Limits{MaxTokens: cfg.MaxTokensCap},
 		StreamBufferBytes:   streamBufferBytes,
-		SealerScratchBytes:  2 * crypto.MaxDeltaBytes,
 		Coalesce:            cfg.Coalesce(),
 		Buffered:            !cfg.StreamingEnabled,
 		PoWMode:             string(cfg.PoWMode),
 		PoWAutoThreshold:    cfg.PoWAutoThreshold,
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),
+		WriteTimeout:        cfg.WriteTimeout(),
+		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 	}
 }

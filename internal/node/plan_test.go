@@ -21,7 +21,7 @@ type reach struct {
 // fails TestEveryVariableReachesThePlan: a new setting must prove it
 // changes what the process is built with.
 var reaches = map[string]reach{
-	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a"}, nil},
+	"ENVIRONMENT":              {"production", map[string]string{"SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a", "SOTTO_METRICS_LISTEN": "127.0.0.1:9100"}, nil},
 	"STREAMING_ENABLED":        {"false", nil, nil},
 	"REQUEST_TTL_SECONDS":      {"30", nil, nil},
 	"RATE_LIMIT_PER_MINUTE":    {"7", nil, nil},
@@ -72,6 +72,10 @@ var reaches = map[string]reach{
 	"SOTTO_UPSTREAM_TOTAL_SECONDS":      {"7", nil, nil},
 	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", routerBase, map[string]string{"SOTTO_SHARED_SECRET_FILE": "/s"}},
 	"SOTTO_SHARED_SECRET_FILE":          {"/secret", routerBase, nil},
+
+	// Issue 8: stream write deadline, cap on bodies before admission.
+	"SOTTO_WRITE_TIMEOUT_SECONDS": {"5", nil, nil},
+	"SOTTO_INFLIGHT_BODY_BYTES":   {"1000000", nil, nil},
 }
 
 // The bases of the multi-node rows: a worker (mutual TLS), a router.

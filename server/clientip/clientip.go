@@ -5,7 +5,7 @@
 // cannot pick its own rate-limit bucket.
 //
 // The address is used as a rate-limit key only (hashed, see
-// server/ratelimit.KeyFor); it is never logged.
+// server/ratelimit.SealedKeyer); it is never logged.
 //
 // A Resolver is immutable and safe for concurrent use.
 package clientip

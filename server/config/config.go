@@ -62,6 +62,8 @@ type Config struct {
 	MaxStreamsPerDevice int `env:"MAX_STREAMS_PER_DEVICE" envDefault:"2"`
 	PadQuantum          int `env:"SOTTO_PAD_QUANTUM" envDefault:"64"`
 	CoalesceMS          int `env:"SOTTO_COALESCE_MS" envDefault:"0"`
+	WriteTimeoutSeconds int `env:"SOTTO_WRITE_TIMEOUT_SECONDS" envDefault:"30"`
+	InflightBodyBytes   int `env:"SOTTO_INFLIGHT_BODY_BYTES" envDefault:"67108864"`
 
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`

@@ -40,6 +40,7 @@ func TestDefaults(t *testing.T) {
 		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
+		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogJSON,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
@@ -49,7 +50,8 @@ func TestDefaults(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got  %+v\nwant %+v", got, want)
 	}
-	if got.MaxBodyBytes != DefaultMaxBodyBytes || got.TLSEnabled() || got.RequestTTL().Seconds() != 60 {
+	if got.MaxBodyBytes != DefaultMaxBodyBytes || got.TLSEnabled() || got.RequestTTL().Seconds() != 60 ||
+		got.WriteTimeout().Seconds() != 30 {
 		t.Fatal("derived accessors disagree with the defaults")
 	}
 }
@@ -104,13 +106,17 @@ func TestValidationFailures(t *testing.T) {
 			"config: SOTTO_TLS_CERT: required unless SOTTO_LISTEN is a loopback address or unix socket\n" +
 				"config: SOTTO_TLS_KEY: required unless SOTTO_LISTEN is a loopback address or unix socket"},
 		{"half tls pair", base("SOTTO_TLS_CERT", "/c.pem"), "config: SOTTO_TLS_KEY: required when the other half of the TLS pair is set"},
-		{"metrics same as listen", base("SOTTO_METRICS_LISTEN", "127.0.0.1:8443"), "config: SOTTO_METRICS_LISTEN: must differ from SOTTO_LISTEN (leave it empty to serve /metrics on the public listener)"},
+		{"metrics same as listen", base("SOTTO_METRICS_LISTEN", "127.0.0.1:8443"), "config: SOTTO_METRICS_LISTEN: must differ from SOTTO_LISTEN (metrics never share the public listener)"},
+		{"production metrics on the public listener", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_ALLOW_LIST", "/a"),
+			"config: SOTTO_METRICS_LISTEN: required in production (/metrics is never served on the public listener)"},
+		{"write timeout", base("SOTTO_WRITE_TIMEOUT_SECONDS", "0"), "config: SOTTO_WRITE_TIMEOUT_SECONDS: must be between 1 and 3600"},
+		{"inflight bodies", base("SOTTO_INFLIGHT_BODY_BYTES", "1000"), "config: SOTTO_INFLIGHT_BODY_BYTES: must be between MAX_BODY_BYTES and 17179869184"},
 		{"metrics syntax", base("SOTTO_METRICS_LISTEN", "9100"), "config: SOTTO_METRICS_LISTEN: must be host:port or unix:/path"},
-		{"production model", map[string]string{"ENVIRONMENT": "production", "SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a"},
+		{"production model", map[string]string{"ENVIRONMENT": "production", "SOTTO_KEY_DIR": "/k", "SOTTO_ALLOW_LIST": "/a", "SOTTO_METRICS_LISTEN": "127.0.0.1:9100"},
 			"config: SOTTO_MODEL: required in production (path of the GGUF model; development serves the embedded demo model)"},
-		{"production key dir", base("ENVIRONMENT", "production", "SOTTO_ALLOW_LIST", "/a"), "config: SOTTO_KEY_DIR: required in production"},
-		{"production open", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_DEVICE_POLICY", "open"), "config: SOTTO_DEVICE_POLICY: open is refused in production (use allowlist)"},
-		{"production allow list", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k"), "config: SOTTO_ALLOW_LIST: required when SOTTO_DEVICE_POLICY is allowlist"},
+		{"production key dir", base("ENVIRONMENT", "production", "SOTTO_ALLOW_LIST", "/a", "SOTTO_METRICS_LISTEN", "127.0.0.1:9100"), "config: SOTTO_KEY_DIR: required in production"},
+		{"production open", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_DEVICE_POLICY", "open", "SOTTO_METRICS_LISTEN", "127.0.0.1:9100"), "config: SOTTO_DEVICE_POLICY: open is refused in production (use allowlist)"},
+		{"production allow list", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_METRICS_LISTEN", "127.0.0.1:9100"), "config: SOTTO_ALLOW_LIST: required when SOTTO_DEVICE_POLICY is allowlist"},
 		{"slots", base("SOTTO_SLOTS", "0"), "config: SOTTO_SLOTS: must be between 1 and 256"},
 		{"context", base("SOTTO_CONTEXT", "32"), "config: SOTTO_CONTEXT: must be between 64 and 1048576"},
 		{"queue", base("SOTTO_QUEUE_DEPTH", "-1"), "config: SOTTO_QUEUE_DEPTH: must be between 0 and 100000"},
@@ -148,6 +154,27 @@ func TestValidationFailures(t *testing.T) {
 				t.Fatalf("error %T is not a *VarError", err)
 			}
 		})
+	}
+}
+
+// TestMetricsListener: production refuses /metrics on the public listener
+// (see TestValidationFailures); development serves it there and warns.
+func TestMetricsListener(t *testing.T) {
+	dev, err := Load(vars(base()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"SOTTO_METRICS_LISTEN unset: /metrics is served on the public listener (development only)"}
+	if dev.MetricsListen.IsSet() || !reflect.DeepEqual(dev.Warnings(), want) {
+		t.Fatalf("development: metrics %v, warnings %q", dev.MetricsListen, dev.Warnings())
+	}
+	prod, err := Load(vars(base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_ALLOW_LIST", "/a",
+		"SOTTO_METRICS_LISTEN", "127.0.0.1:9100")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if prod.MetricsListen.String() != "127.0.0.1:9100" || len(prod.Warnings()) != 0 {
+		t.Fatalf("production: metrics %v, warnings %q", prod.MetricsListen, prod.Warnings())
 	}
 }
 
@@ -226,7 +253,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 49 {
+	if len(seen) != 51 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

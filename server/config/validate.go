@@ -58,8 +58,13 @@ var rules = []rule{
 	{"SOTTO_TLS_CERT", func(c *Config) string { return tlsPair(c, c.TLSCert) }},
 	{"SOTTO_TLS_KEY", func(c *Config) string { return tlsPair(c, c.TLSKey) }},
 	{"SOTTO_METRICS_LISTEN", func(c *Config) string {
-		if c.MetricsListen.IsSet() && c.MetricsListen == c.Listen {
-			return "must differ from SOTTO_LISTEN (leave it empty to serve /metrics on the public listener)"
+		switch {
+		case c.MetricsListen.IsSet() && c.MetricsListen == c.Listen:
+			return "must differ from SOTTO_LISTEN (metrics never share the public listener)"
+		case !c.MetricsListen.IsSet() && c.Environment == Production:
+			// Live KV cells and token counters give an observer the exact
+			// token counts of a lone request, defeating the padding.
+			return "required in production (/metrics is never served on the public listener)"
 		}
 		return ""
 	}},
@@ -90,6 +95,13 @@ var rules = []rule{
 	intRange("MAX_STREAMS_PER_DEVICE", func(c *Config) int { return c.MaxStreamsPerDevice }, 1, 1000, "must be between 1 and 1000"),
 	intRange("SOTTO_PAD_QUANTUM", func(c *Config) int { return c.PadQuantum }, 1, 4096, "must be between 1 and 4096"),
 	intRange("SOTTO_COALESCE_MS", func(c *Config) int { return c.CoalesceMS }, 0, 10_000, "must be between 0 (per token) and 10000"),
+	intRange("SOTTO_WRITE_TIMEOUT_SECONDS", func(c *Config) int { return c.WriteTimeoutSeconds }, 1, 3600, "must be between 1 and 3600"),
+	{"SOTTO_INFLIGHT_BODY_BYTES", func(c *Config) string {
+		if c.InflightBodyBytes < c.MaxBodyBytes || c.InflightBodyBytes > 1<<34 {
+			return "must be between MAX_BODY_BYTES and 17179869184"
+		}
+		return ""
+	}},
 	intRange("POW_BITS", func(c *Config) int { return c.PoWBits }, 1, 32, "must be between 1 and 32"),
 	{"POW_AUTO_THRESHOLD", func(c *Config) string {
 		if !(c.PoWAutoThreshold > 0 && c.PoWAutoThreshold <= 1) {
@@ -137,6 +149,24 @@ func (c *Config) RequestTTL() time.Duration { return time.Duration(c.RequestTTLS
 
 // Coalesce is SOTTO_COALESCE_MS as a duration; 0 sends every token.
 func (c *Config) Coalesce() time.Duration { return time.Duration(c.CoalesceMS) * time.Millisecond }
+
+// WriteTimeout is SOTTO_WRITE_TIMEOUT_SECONDS as a duration: the longest
+// one write and flush of a stream may block on a client that stops
+// reading.
+func (c *Config) WriteTimeout() time.Duration {
+	return time.Duration(c.WriteTimeoutSeconds) * time.Second
+}
+
+// Warnings lists settings that are allowed but unsafe outside a
+// developer's machine; the process logs each at start. Like errors, they
+// name variables, never values.
+func (c *Config) Warnings() []string {
+	var w []string
+	if !c.MetricsListen.IsSet() {
+		w = append(w, "SOTTO_METRICS_LISTEN unset: /metrics is served on the public listener (development only)")
+	}
+	return w
+}
 
 // ShutdownGrace is SHUTDOWN_GRACE_SECONDS as a duration.
 func (c *Config) ShutdownGrace() time.Duration {

@@ -20,10 +20,12 @@ import (
 //
 // The number of keys is bounded. A key whose bucket has been idle long
 // enough to refill completely carries no state worth keeping, so it is
-// evicted first (least recently used first); when every stored key is
-// still active, a new key is refused as rate-limited: under a flood of
-// distinct keys the limiter fails closed instead of growing or forgetting
-// active buckets.
+// swept first. When the table is full of keys still refilling, a new key
+// evicts the least recently used one, whose bucket is the most refilled:
+// a flood of distinct keys (many IPv6 /64s, many devices) can never lock
+// new clients out. Eviction only hands the evicted key a full bucket
+// again; an attacker gains nothing from it that its own new keys, each
+// with a full bucket, did not already give it.
 type Memory struct {
 	limit   rate.Limit
 	burst   int
@@ -64,10 +66,7 @@ func (m *Memory) Allow(_ context.Context, key string, now time.Time) (Decision, 
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.sweep(now, sweepPerCall)
-	e, ok := m.lookup(key, now)
-	if !ok {
-		return Decision{RetryAfter: m.retryForNewKey(now)}, nil
-	}
+	e := m.lookup(key, now)
 	e.last = now
 	r := e.lim.ReserveN(now, 1)
 	if d := r.DelayFrom(now); d > 0 {
@@ -77,29 +76,21 @@ func (m *Memory) Allow(_ context.Context, key string, now time.Time) (Decision, 
 	return Decision{Allowed: true, Remaining: int(math.Floor(e.lim.TokensAt(now)))}, nil
 }
 
-// lookup returns key's entry, creating it when there is room, and marks
-// it most recently used.
-func (m *Memory) lookup(key string, now time.Time) (*entry, bool) {
+// lookup returns key's entry, creating it (evicting the least recently
+// used key when the table is full), and marks it most recently used.
+func (m *Memory) lookup(key string, now time.Time) *entry {
 	if el, ok := m.entries[key]; ok {
 		m.lru.MoveToBack(el)
-		return el.Value.(*entry), true
+		return el.Value.(*entry)
 	}
 	if len(m.entries) >= m.maxKeys {
-		return nil, false
+		oldest := m.lru.Front()
+		m.lru.Remove(oldest)
+		delete(m.entries, oldest.Value.(*entry).key)
 	}
 	e := &entry{key: key, lim: rate.NewLimiter(m.limit, m.burst), last: now}
 	m.entries[key] = m.lru.PushBack(e)
-	return e, true
-}
-
-// retryForNewKey is how long until the least recently used key turns idle
-// and makes room. Called with m.mu held and the table full.
-func (m *Memory) retryForNewKey(now time.Time) time.Duration {
-	oldest := m.lru.Front().Value.(*entry)
-	if d := oldest.last.Add(m.idle).Sub(now); d > 0 {
-		return d
-	}
-	return time.Nanosecond
+	return e
 }
 
 // Sweep removes every key idle at now. Allow sweeps a few keys itself;

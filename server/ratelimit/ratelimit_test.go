@@ -2,6 +2,7 @@ package ratelimit
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -61,26 +62,38 @@ func TestKeysAreIndependent(t *testing.T) {
 	}
 }
 
-func TestBoundedKeys(t *testing.T) {
+// TestBoundedKeysNeverLockOut: a table full of active keys (a flood of
+// distinct addresses) stays bounded and still admits a new client, by
+// evicting the least recently used key.
+func TestBoundedKeysNeverLockOut(t *testing.T) {
 	m := NewMemory(60, 10, 2) // idle after 10 s
 	allow(t, m, "a", t0)
 	allow(t, m, "b", t0.Add(2*time.Second))
-	// Full of active keys: a new key is refused until a turns idle at t0+10s.
-	if d := allow(t, m, "c", t0.Add(4*time.Second)); d != (Decision{RetryAfter: 6 * time.Second}) {
+	if !allow(t, m, "a", t0.Add(3*time.Second)).Allowed {
+		t.Fatal("known key refused")
+	}
+	// Full of active keys: c evicts b, the least recently used.
+	if d := allow(t, m, "c", t0.Add(4*time.Second)); d != (Decision{Allowed: true, Remaining: 9}) {
 		t.Fatalf("new key in a full table: %+v", d)
-	}
-	if !allow(t, m, "a", t0.Add(5*time.Second)).Allowed {
-		t.Fatal("known key refused in a full table")
-	}
-	// Using a made it recent: b is now the oldest, idle at t0+12s.
-	if d := allow(t, m, "c", t0.Add(11*time.Second)); d != (Decision{RetryAfter: time.Second}) {
-		t.Fatalf("retry for new key: %+v", d)
-	}
-	if d := allow(t, m, "c", t0.Add(12*time.Second)); d != (Decision{Allowed: true, Remaining: 9}) {
-		t.Fatalf("after b turned idle: %+v", d)
 	}
 	if m.Len() != 2 {
 		t.Fatalf("Len = %d", m.Len())
+	}
+	// a kept its bucket (two tokens taken, at most 3 refilled; burst 10).
+	if d := allow(t, m, "a", t0.Add(5*time.Second)); d != (Decision{Allowed: true, Remaining: 9}) {
+		t.Fatalf("a after the eviction of b: %+v", d)
+	}
+	// A flood of 1000 new keys: every one is admitted, the table holds 2.
+	for i := range 1000 {
+		if !allow(t, m, "flood"+strconv.Itoa(i), t0.Add(6*time.Second)).Allowed {
+			t.Fatalf("flood key %d refused", i)
+		}
+	}
+	if m.Len() != 2 {
+		t.Fatalf("Len after the flood = %d", m.Len())
+	}
+	if !allow(t, m, "new-client", t0.Add(6*time.Second)).Allowed {
+		t.Fatal("a new client is locked out after the flood")
 	}
 }
 

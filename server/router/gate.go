@@ -95,8 +95,12 @@ func (r *Router) checkPoW(c *chat) *problem.Problem {
 	if a := c.r.Header.Get(wire.HeaderPoW); a != "" && r.d.PoW.Verify(a, c.bodyHash, c.now) == nil {
 		return nil
 	}
+	challenge, err := r.d.PoW.Issue(c.now)
+	if err != nil {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
 	r.d.Metrics.PoWChallenges.Inc()
-	return reject(problem.PoWRequired(r.d.PoW.Issue(c.now)))
+	return reject(problem.PoWRequired(challenge))
 }
 
 func (r *Router) checkEnvelope(c *chat) *problem.Problem {

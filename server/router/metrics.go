@@ -9,12 +9,12 @@ import (
 // is the worker's configured name ("w1", ...): a bounded set chosen by
 // the operator, never request data.
 type upstreamMetrics struct {
-	requests     *prometheus.CounterVec
-	firstByte    *prometheus.HistogramVec
-	inFlight     *prometheus.GaugeVec
-	breaker      *prometheus.GaugeVec
-	healthy      *prometheus.GaugeVec
-	stateErrors  *prometheus.CounterVec
+	requests    *prometheus.CounterVec
+	firstByte   *prometheus.HistogramVec
+	inFlight    *prometheus.GaugeVec
+	breaker     *prometheus.GaugeVec
+	healthy     *prometheus.GaugeVec
+	stateErrors *prometheus.CounterVec
 }
 
 // outcomes of one attempt on a worker.

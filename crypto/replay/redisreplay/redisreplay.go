@@ -2,9 +2,12 @@
 // node of a deployment, so that a request replayed to another node is
 // refused too.
 //
-// Each rid is one key, prefix || rid (16 raw bytes), set with
-// SET key 1 NX PXAT expires: the set-if-absent is atomic in Redis, so of
-// two identical requests racing on two nodes exactly one is registered.
+// Each rid is one key, prefix || rid (16 raw bytes), set by a script that
+// refuses an expiry already past on Redis's clock and otherwise runs
+// SET key 1 NX PXAT expires: the script is atomic in Redis, so of two
+// identical requests racing on two nodes at most one is registered, and
+// one that reaches Redis after its window closed is refused (a key set
+// with a past PXAT would vanish at once and let every copy through).
 // Entries expire in Redis itself. The register must never evict a live
 // entry, so Redis must run with maxmemory-policy noeviction (check it with
 // CheckNoEviction); a full Redis refuses writes with an OOM error, which
@@ -54,20 +57,35 @@ func (r *Register) Seen(ctx context.Context, rid [16]byte) (bool, error) {
 	return n > 0, nil
 }
 
+// addScript registers KEYS[1] until the Unix millisecond ARGV[1] unless
+// that instant has passed on Redis's clock (-1) or the key exists (0).
+// Redis's clock decides, so nodes whose clocks disagree still register a
+// rid at most once.
+var addScript = redis.NewScript(`
+local t = redis.call('TIME')
+local ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if ms >= tonumber(ARGV[1]) then return -1 end
+if redis.call('SET', KEYS[1], 1, 'NX', 'PXAT', ARGV[1]) then return 1 end
+return 0
+`)
+
 // Add registers rid until expires (rounded up to the millisecond). It
-// fails with replay.ErrReplay when rid is registered, replay.ErrFull when
-// Redis is out of memory. An expires not after now registers nothing.
+// fails with replay.ErrReplay when rid is registered, replay.ErrExpired
+// when expires is not after now (on this node's clock or on Redis's), and
+// replay.ErrFull when Redis is out of memory.
 func (r *Register) Add(ctx context.Context, rid [16]byte, expires time.Time) error {
 	if !r.now().Before(expires) {
-		return nil
+		return replay.ErrExpired
 	}
-	at := time.UnixMilli(expires.Add(time.Millisecond - 1).UnixMilli())
-	err := r.c.SetArgs(ctx, r.key(rid), 1, redis.SetArgs{Mode: "NX", ExpireAt: at}).Err()
+	at := expires.Add(time.Millisecond - 1).UnixMilli()
+	n, err := addScript.Run(ctx, r.c, []string{r.key(rid)}, at).Int()
 	switch {
-	case err == nil:
+	case err == nil && n == 1:
 		return nil
-	case errors.Is(err, redis.Nil):
+	case err == nil && n == 0:
 		return replay.ErrReplay
+	case err == nil:
+		return replay.ErrExpired
 	case redis.IsOOMError(err):
 		return replay.ErrFull
 	}

@@ -47,8 +47,8 @@ func TestRegister(t *testing.T) {
 	if err != nil || pexp != time.Duration(exp.Add(time.Millisecond-1).UnixMilli())*time.Millisecond {
 		t.Fatalf("expiry %v (%v), want ts + window rounded up to the ms", pexp, err)
 	}
-	if err := r.Add(ctx, rid(2), time.Now().Add(-time.Second)); err != nil {
-		t.Fatalf("Add of an expired rid: %v", err)
+	if err := r.Add(ctx, rid(2), time.Now().Add(-time.Second)); !errors.Is(err, replay.ErrExpired) {
+		t.Fatalf("Add of an expired rid = %v, want ErrExpired", err)
 	}
 	if n, _ := c.Exists(ctx, r.key(rid(2))).Result(); n != 0 {
 		t.Fatal("expired rid stored")
@@ -73,6 +73,50 @@ func TestRegisterRace(t *testing.T) {
 	wg.Wait()
 	if wins.Load() != 1 || replays.Load() != 15 {
 		t.Fatalf("%d wins, %d replays; want 1 and 15", wins.Load(), replays.Load())
+	}
+}
+
+// TestRegisterExpiredOnRedisClock: an expiry this node still sees in the
+// future but Redis's clock has passed (a node whose clock runs slow) is
+// refused by Redis itself, so skewed nodes cannot each register it.
+func TestRegisterExpiredOnRedisClock(t *testing.T) {
+	ctx := context.Background()
+	c := startRedis(t)
+	r := New(c, "")
+	r.now = func() time.Time { return time.Now().Add(-time.Hour) }
+	if err := r.Add(ctx, rid(3), time.Now().Add(-time.Second)); !errors.Is(err, replay.ErrExpired) {
+		t.Fatalf("Add past Redis's clock = %v, want ErrExpired", err)
+	}
+	if n, _ := c.Exists(ctx, r.key(rid(3))).Result(); n != 0 {
+		t.Fatal("expired rid stored")
+	}
+}
+
+// TestRegisterRaceAtWindowEdge: copies of one request registered around
+// the end of its window, as slowly sent bodies complete: at most one is
+// registered, every other is refused as a replay or as expired.
+func TestRegisterRaceAtWindowEdge(t *testing.T) {
+	c := startRedis(t)
+	r := New(c, "")
+	expires := time.Now().Add(100 * time.Millisecond)
+	var wins, refused atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 24 {
+		wg.Go(func() {
+			time.Sleep(time.Until(expires.Add(time.Duration(i-12) * 10 * time.Millisecond)))
+			switch err := r.Add(context.Background(), rid(8), expires); {
+			case err == nil:
+				wins.Add(1)
+			case errors.Is(err, replay.ErrReplay), errors.Is(err, replay.ErrExpired):
+				refused.Add(1)
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if wins.Load() > 1 || wins.Load()+refused.Load() != 24 {
+		t.Fatalf("%d registered, %d refused; want at most 1 registered", wins.Load(), refused.Load())
 	}
 }
 

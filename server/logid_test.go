@@ -1,0 +1,44 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"testing"
+
+	"github.com/sottolabs/sotto/internal/locked"
+)
+
+// TestHashedIDIsKeyed: the logged rid is an HMAC under the per-process
+// key, not a hash anyone can recompute from a captured request.
+func TestHashedIDIsKeyed(t *testing.T) {
+	budget := locked.NewBudget(locked.Unlimited)
+	l, err := newLogIDs(budget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid := []byte("0123456789abcdef")
+	got := l.hashed(rid)
+	unkeyed := sha256.Sum256(rid)
+	if got == hex.EncodeToString(unkeyed[:6]) || len(got) != 12 {
+		t.Fatalf("hashed = %q: the unkeyed SHA-256 of the rid, or not 12 hex digits", got)
+	}
+	var want string
+	if err := budget.Use(l.secret, func(key []byte) {
+		m := hmac.New(sha256.New, key)
+		m.Write(rid)
+		want = hex.EncodeToString(m.Sum(nil)[:6])
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if got != want || l.hashed(rid) != got {
+		t.Fatalf("hashed = %s, want the HMAC %s, stable within the process", got, want)
+	}
+	other, _ := newLogIDs(budget)
+	if other.hashed(rid) == got {
+		t.Fatal("two processes' keys agree")
+	}
+	if budget.InUse() != 0 {
+		t.Fatalf("opened key not destroyed: %d bytes in use", budget.InUse())
+	}
+}
