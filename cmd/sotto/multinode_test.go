@@ -176,18 +176,6 @@ func metric(t *testing.T, r *proc, series string) float64 {
 	return v
 }
 
-// waitMetric polls the router's series until it equals want.
-func waitMetric(t *testing.T, r *proc, series string, want float64, within time.Duration) {
-	t.Helper()
-	deadline := time.Now().Add(within)
-	for metric(t, r, series) != want {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s = %v, want %v\nrouter logs:\n%s", series, metric(t, r, series), want, r.logs.Bytes())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-}
-
 // TestMultiNodeRelay: through a router, `sotto chat` decrypts exactly the
 // engine's greedy text, the router serves the workers' signed key
 // configuration byte for byte, spreads requests over the workers, and a

@@ -114,7 +114,7 @@ func (n *Node) sharedState() (replay.Register, ratelimit.Limiter, ratelimit.Limi
 	}
 	opts, err := redis.ParseURL(p.RedisURL)
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("node: REDIS_URL: %w", redisURLError)
+		return nil, nil, nil, fmt.Errorf("node: REDIS_URL: %w", errRedisURL)
 	}
 	n.redis = redis.NewClient(opts)
 	ip := ratelimit.NewRedis(n.redis, p.IPLimit.PerMinute, p.IPLimit.Burst, redisPrefix+"rl:ip:")
@@ -122,9 +122,9 @@ func (n *Node) sharedState() (replay.Register, ratelimit.Limiter, ratelimit.Limi
 	return redisreplay.New(n.redis, redisPrefix+"replay:router:"), ip, dev, nil
 }
 
-// redisURLError replaces go-redis's parse error, whose text may quote the
+// errRedisURL replaces go-redis's parse error, whose text may quote the
 // URL (and its password).
-var redisURLError = fmt.Errorf("not a valid Redis URL")
+var errRedisURL = fmt.Errorf("not a valid Redis URL")
 
 // upstreamTransport is the router's HTTP/2 connection pool to its
 // workers: mutual TLS with a reloaded client certificate and CA pool.
