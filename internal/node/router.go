@@ -38,6 +38,7 @@ func (n *Node) buildRouter() error {
 	if err != nil {
 		return err
 	}
+	defer clear(secret) // what is derived from it is sealed in enclaves
 	issuer, err := n.powIssuer(p.Server.PoWMode, derive(secret, "pow"))
 	if err != nil {
 		return err
@@ -50,9 +51,9 @@ func (n *Node) buildRouter() error {
 	if err != nil {
 		return err
 	}
-	keyer := ratelimit.KeyFor
-	if secret != nil {
-		keyer = ratelimit.NewKeyer(derive(secret, "ratelimit"))
+	keyer, err := n.routerKeyer(secret)
+	if err != nil {
+		return err
 	}
 	n.router, err = router.New(n.routerConfig(transport), router.Deps{
 		Replay: reg, Devices: policy, PoW: issuer, IPLimiter: ipLim, DeviceLimiter: devLim,
@@ -63,6 +64,19 @@ func (n *Node) buildRouter() error {
 		return fmt.Errorf("node: %w", err)
 	}
 	return nil
+}
+
+// routerKeyer derives limiter keys under the shared secret (routers that
+// share limiters must agree), or a per-process random key without one.
+func (n *Node) routerKeyer(secret []byte) (*ratelimit.SealedKeyer, error) {
+	if secret != nil {
+		return ratelimit.NewSharedKeyer(derive(secret, "ratelimit"), n.budget), nil
+	}
+	k, err := ratelimit.NewSealedKeyer(n.budget)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	return k, nil
 }
 
 func (n *Node) routerConfig(transport http.RoundTripper) router.Config {

@@ -12,11 +12,6 @@ package ratelimit
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
-	"sync"
 	"time"
 )
 
@@ -36,40 +31,6 @@ type Decision struct {
 // callers treat it as refused, so a broken limiter fails closed.
 type Limiter interface {
 	Allow(ctx context.Context, key string, now time.Time) (Decision, error)
-}
-
-// hashKey is the per-process HMAC key of KeyFor. It lives only in memory
-// and changes at every start, so a key string seen once (in a heap
-// snapshot, say) cannot be tested against guessed addresses later.
-var hashKey = sync.OnceValue(func() []byte {
-	k := make([]byte, 32)
-	_, _ = rand.Read(k) // crypto/rand.Read never fails; it crashes the process instead
-	return k
-})
-
-// KeyFor returns the limiter key for id (the bytes of an IP prefix, a
-// device public key) in a namespace kind ("ip", "device"): kind, a colon
-// and 22 base64url characters of HMAC-SHA256(process key, kind 0x00 id).
-// kind must be a fixed string chosen by the program, never client input.
-func KeyFor(kind string, id []byte) string { return processKeyer()(kind, id) }
-
-var processKeyer = sync.OnceValue(func() Keyer { return NewKeyer(hashKey()) })
-
-// Keyer derives limiter keys (see KeyFor). Routers that share limiters in
-// Redis must derive the same keys: they use NewKeyer with a shared secret.
-type Keyer func(kind string, id []byte) string
-
-// NewKeyer returns a Keyer like KeyFor but keyed with secret (at least 32
-// bytes, shared by the processes whose limiters must agree).
-func NewKeyer(secret []byte) Keyer {
-	key := append([]byte(nil), secret...)
-	return func(kind string, id []byte) string {
-		m := hmac.New(sha256.New, key)
-		m.Write([]byte(kind))
-		m.Write([]byte{0})
-		m.Write(id)
-		return kind + ":" + base64.RawURLEncoding.EncodeToString(m.Sum(nil)[:16])
-	}
 }
 
 // Off allows every request: the per-IP limiter of a worker, whose only

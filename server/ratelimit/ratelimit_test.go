@@ -1,12 +1,15 @@
 package ratelimit
 
 import (
+	"bytes"
 	"context"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/sottolabs/sotto/internal/locked"
 )
 
 var t0 = time.Date(2026, 11, 26, 6, 0, 0, 0, time.UTC)
@@ -190,18 +193,29 @@ func TestConcurrencyParallel(t *testing.T) {
 	}
 }
 
-func TestKeyFor(t *testing.T) {
-	a := KeyFor("ip", []byte{192, 0, 2, 1})
-	if a != KeyFor("ip", []byte{192, 0, 2, 1}) {
-		t.Fatal("KeyFor is not deterministic within a process")
+// TestSharedKeyer: keys are deterministic for one secret and agree
+// between two keyers of the same shared secret (two routers), differ for
+// distinct ids, kinds and secrets, and do not show the id.
+func TestSharedKeyer(t *testing.T) {
+	budget := locked.NewBudget(locked.Unlimited)
+	secret := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	k1, k2, other := NewSharedKeyer(secret(1), budget), NewSharedKeyer(secret(1), budget), NewSharedKeyer(secret(2), budget)
+	key := func(k *SealedKeyer, kind string, id []byte) string {
+		v, err := k.Key(kind, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
 	}
-	if !strings.HasPrefix(a, "ip:") || len(a) != len("ip:")+22 {
-		t.Fatalf("KeyFor = %q", a)
+	a := key(k1, "ip", []byte{192, 0, 2, 1})
+	if a != key(k2, "ip", []byte{192, 0, 2, 1}) {
+		t.Fatal("two keyers of one shared secret disagree")
 	}
-	if a == KeyFor("ip", []byte{192, 0, 2, 2}) || a[3:] == KeyFor("device", []byte{192, 0, 2, 1})[7:] {
-		t.Fatal("distinct ids or kinds share a key")
+	if !strings.HasPrefix(a, "ip:") || len(a) != len("ip:")+22 || strings.Contains(a, "192") {
+		t.Fatalf("key = %q", a)
 	}
-	if strings.Contains(a, "192") {
-		t.Fatal("key shows the id")
+	if a == key(k1, "ip", []byte{192, 0, 2, 2}) || a[3:] == key(k1, "device", []byte{192, 0, 2, 1})[7:] ||
+		a == key(other, "ip", []byte{192, 0, 2, 1}) {
+		t.Fatal("distinct ids, kinds or secrets share a key")
 	}
 }

@@ -9,9 +9,12 @@ import (
 	"github.com/sottolabs/sotto/internal/locked"
 )
 
-// SealedKeyer makes limiter keys like KeyFor, under a per-process random
-// key that lives in an enclave (encrypted in memory) and is opened into
-// locked memory only while one key is computed. Safe for concurrent use.
+// SealedKeyer makes limiter keys (the bytes of an IP prefix or a device
+// key become an opaque string) under a key that lives in an enclave
+// (encrypted in memory) and is opened into locked memory only while one
+// key is computed: a per-process random key, or, for routers that share
+// limiters in Redis, a key derived from their shared secret. Safe for
+// concurrent use.
 type SealedKeyer struct {
 	secret *locked.Enclave
 	budget *locked.Budget
@@ -26,8 +29,13 @@ func NewSealedKeyer(budget *locked.Budget) (*SealedKeyer, error) {
 	return &SealedKeyer{secret: e, budget: budget}, nil
 }
 
-// Key returns the limiter key for id in namespace kind, in KeyFor's form:
-// kind, a colon and 22 base64url characters of HMAC-SHA256(process key,
+// NewSharedKeyer seals secret (at least 32 bytes, the same in every
+// process whose limiters must agree) as the key; secret is wiped.
+func NewSharedKeyer(secret []byte, budget *locked.Budget) *SealedKeyer {
+	return &SealedKeyer{secret: locked.SealBytes(secret), budget: budget}
+}
+
+// Key returns the limiter key for id in namespace kind: kind, a colon and 22 base64url characters of HMAC-SHA256(process key,
 // kind 0x00 id). kind must be a fixed string chosen by the program, never
 // client input. It fails (wrapping locked.ErrExhausted) when the budget
 // cannot open the process key.

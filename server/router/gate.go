@@ -71,9 +71,13 @@ func (r *Router) readBody(c *chat) *problem.Problem {
 }
 
 func (r *Router) checkClient(c *chat) *problem.Problem {
-	key := r.d.Keyer("ip", []byte("local"))
+	id := []byte("local")
 	if ip, err := r.d.ClientIP(c.r); err == nil {
-		key = r.d.Keyer("ip", clientip.KeyPrefix(ip).Addr().AsSlice())
+		id = clientip.KeyPrefix(ip).Addr().AsSlice()
+	}
+	key, err := r.d.Keyer.Key("ip", id)
+	if err != nil {
+		return reject(problem.OverloadedAfter(time.Second))
 	}
 	d, err := r.d.IPLimiter.Allow(c.r.Context(), key, c.now)
 	if err != nil {
@@ -141,7 +145,9 @@ func (r *Router) checkDevice(c *chat) *problem.Problem {
 	// The canonical key text, keyed by the Keyer (shared by routers that
 	// share limiters): dk.ID() is per process and would split a device's
 	// allowance between routers.
-	c.deviceID = r.d.Keyer("device", []byte(dk.String()))
+	if c.deviceID, err = r.d.Keyer.Key("device", []byte(dk.String())); err != nil {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
 	d, err := r.d.DeviceLimiter.Allow(c.r.Context(), c.deviceID, c.now)
 	if err != nil {
 		r.metrics.stateError("ratelimit")

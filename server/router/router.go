@@ -54,7 +54,7 @@ type Deps struct {
 	IPLimiter     ratelimit.Limiter
 	DeviceLimiter ratelimit.Limiter
 	Streams       *ratelimit.Concurrency
-	Keyer         ratelimit.Keyer // limiter keys; shared by routers that share limiters
+	Keyer         *ratelimit.SealedKeyer // limiter keys; shared by routers that share limiters
 	Metrics       *metrics.Metrics
 	Log           *slog.Logger
 	ClientIP      func(*http.Request) (netip.Addr, error)

@@ -17,6 +17,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -100,7 +101,7 @@ func newTestRouter(t *testing.T, workers ...*fakeWorker) *httptest.Server {
 	}, Deps{
 		Replay: replay.NewMemory(100), Devices: device.NewOpenPolicy(),
 		IPLimiter: ratelimit.NewMemory(600, 100, 100), DeviceLimiter: ratelimit.NewMemory(600, 100, 100),
-		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.KeyFor, Metrics: metrics.New(),
+		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)), Metrics: metrics.New(),
 		Log: slog.New(slog.DiscardHandler), ClientIP: clientip.New(nil, false).ClientIP,
 	})
 	if err != nil {
