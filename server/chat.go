@@ -3,21 +3,18 @@ package server
 import (
 	"crypto/sha256"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/sottolabs/sotto/crypto"
-	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/replay"
-	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 )
@@ -104,12 +101,8 @@ func (s *Server) refuse(w http.ResponseWriter, p *problem.Problem) {
 
 func (s *Server) readBody(st *chatState) *problem.Problem {
 	r := st.r
-	if r.ContentLength > s.opts.MaxBodyBytes {
-		return reject(problem.New(problem.TooLarge))
-	}
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil || mt != wire.MediaTypeRequest {
-		return reject(problem.New(problem.MediaType))
+	if p := intake.CheckHead(r, s.opts.MaxBodyBytes); p != nil {
+		return p
 	}
 	size := r.ContentLength
 	if size < 0 {
@@ -120,13 +113,9 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 		return overloaded()
 	}
 	st.unhold = unhold
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, s.opts.MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return reject(problem.New(problem.TooLarge))
-		}
-		return reject(problem.New(problem.Envelope))
+	body, p := intake.ReadBody(r, s.opts.MaxBodyBytes)
+	if p != nil {
+		return p
 	}
 	st.body = body
 	st.bodyHash = sha256.Sum256(body)
@@ -156,12 +145,9 @@ func (s *Server) checkClient(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkEnvelope(st *chatState) *problem.Problem {
-	h, err := crypto.ParseHeader(st.body)
-	if err != nil {
-		return reject(problem.New(problem.Envelope))
-	}
-	st.hdr = h
-	return nil
+	var p *problem.Problem
+	st.hdr, p = intake.ParseEnvelope(st.body)
+	return p
 }
 
 func (s *Server) checkKey(st *chatState) *problem.Problem {
@@ -184,11 +170,7 @@ func (s *Server) keyProblem() *problem.Problem {
 }
 
 func (s *Server) checkDate(st *chatState) *problem.Problem {
-	ts := time.UnixMilli(st.hdr.TS)
-	if err := replay.CheckTime(ts, st.received, s.opts.RequestTTL); err != nil {
-		return reject(problem.New(problem.Date))
-	}
-	return nil
+	return intake.CheckDate(st.hdr, st.received, s.opts.RequestTTL)
 }
 
 func (s *Server) checkReplay(st *chatState) *problem.Problem {
@@ -204,17 +186,12 @@ func (s *Server) checkReplay(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkDevice(st *chatState) *problem.Problem {
-	dk, err := device.ParseKey(st.r.Header.Get(wire.HeaderDevice))
-	if err != nil {
-		return reject(problem.New(problem.Device))
-	}
-	if err := dk.VerifyDigest(st.bodyHash, st.r.Header.Get(wire.HeaderSignature)); err != nil {
-		return reject(problem.New(problem.Device))
-	}
-	if err := s.devices.Trusted(st.r.Context(), dk); err != nil {
-		return reject(problem.New(problem.Device))
+	dk, p := intake.VerifyDevice(st.r.Context(), st.r.Header, st.bodyHash, s.devices)
+	if p != nil {
+		return p
 	}
 	id := dk.ID()
+	var err error
 	if st.deviceID, err = s.keyer.Key("device", id[:]); err != nil {
 		return overloaded()
 	}

@@ -3,16 +3,14 @@ package router
 import (
 	"crypto/sha256"
 	"errors"
-	"io"
-	"mime"
 	"net/http"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
-	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/clientip"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 )
@@ -51,20 +49,12 @@ func (r *Router) steps() []step {
 func reject(p problem.Problem) *problem.Problem { return &p }
 
 func (r *Router) readBody(c *chat) *problem.Problem {
-	if c.r.ContentLength > r.cfg.MaxBodyBytes {
-		return reject(problem.New(problem.TooLarge))
+	if p := intake.CheckHead(c.r, r.cfg.MaxBodyBytes); p != nil {
+		return p
 	}
-	mt, _, err := mime.ParseMediaType(c.r.Header.Get("Content-Type"))
-	if err != nil || mt != wire.MediaTypeRequest {
-		return reject(problem.New(problem.MediaType))
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, c.r.Body, r.cfg.MaxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return reject(problem.New(problem.TooLarge))
-		}
-		return reject(problem.New(problem.Envelope))
+	body, p := intake.ReadBody(c.r, r.cfg.MaxBodyBytes)
+	if p != nil {
+		return p
 	}
 	c.body, c.bodyHash, c.now = body, sha256.Sum256(body), r.d.Now()
 	return nil
@@ -108,19 +98,13 @@ func (r *Router) checkPoW(c *chat) *problem.Problem {
 }
 
 func (r *Router) checkEnvelope(c *chat) *problem.Problem {
-	h, err := crypto.ParseHeader(c.body)
-	if err != nil {
-		return reject(problem.New(problem.Envelope))
-	}
-	c.hdr = h
-	return nil
+	var p *problem.Problem
+	c.hdr, p = intake.ParseEnvelope(c.body)
+	return p
 }
 
 func (r *Router) checkDate(c *chat) *problem.Problem {
-	if replay.CheckTime(time.UnixMilli(c.hdr.TS), c.now, r.cfg.RequestTTL) != nil {
-		return reject(problem.New(problem.Date))
-	}
-	return nil
+	return intake.CheckDate(c.hdr, c.now, r.cfg.RequestTTL)
 }
 
 func (r *Router) checkReplay(c *chat) *problem.Problem {
@@ -137,11 +121,11 @@ func (r *Router) checkReplay(c *chat) *problem.Problem {
 }
 
 func (r *Router) checkDevice(c *chat) *problem.Problem {
-	dk, err := device.ParseKey(c.r.Header.Get(wire.HeaderDevice))
-	if err != nil || dk.VerifyDigest(c.bodyHash, c.r.Header.Get(wire.HeaderSignature)) != nil ||
-		r.d.Devices.Trusted(c.r.Context(), dk) != nil {
-		return reject(problem.New(problem.Device))
+	dk, p := intake.VerifyDevice(c.r.Context(), c.r.Header, c.bodyHash, r.d.Devices)
+	if p != nil {
+		return p
 	}
+	var err error
 	// The canonical key text, keyed by the Keyer (shared by routers that
 	// share limiters): dk.ID() is per process and would split a device's
 	// allowance between routers.
