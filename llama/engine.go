@@ -59,16 +59,21 @@ type Engine struct {
 	queue  []*job
 	closed bool
 
-	inflight  atomic.Int32 // admitted Generate calls (queued + running + preparing)
-	busy      atomic.Int32
-	queued    atomic.Int32
-	steps     atomic.Uint64
-	kvUsed    atomic.Int64
-	kvTotal   int
-	wake      chan struct{}
-	quit      chan struct{}
-	stopped   chan struct{}
-	closeOnce sync.Once
+	inflight atomic.Int32 // admitted Generate calls (queued + running + preparing)
+	busy     atomic.Int32
+	queued   atomic.Int32
+	steps    atomic.Uint64
+	kvUsed   atomic.Int64
+	kvTotal  int
+	// shutdownProbe, when set (tests), runs on the scheduler goroutine
+	// after the cache is wiped at shutdown and before it is freed.
+	shutdownProbe func()
+	// wipedCells counts KV cells zeroed when requests ended (tests).
+	wipedCells atomic.Uint64
+	wake       chan struct{}
+	quit       chan struct{}
+	stopped    chan struct{}
+	closeOnce  sync.Once
 }
 
 // NewEngine creates a context for m sized by cfg and starts its
@@ -123,6 +128,9 @@ func (e *Engine) alloc() error {
 	}
 	e.mem = C.llama_get_memory(e.ctx)
 	e.kvTotal = int(C.llama_n_ctx(e.ctx))
+	if err := e.checkWipeable(); err != nil {
+		return err
+	}
 	// A persistent pool: without it ggml starts and joins its worker
 	// threads on every decode step.
 	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads))

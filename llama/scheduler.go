@@ -59,7 +59,7 @@ func (e *Engine) admitQueued() {
 				continue
 			}
 			// Defensive: a slot's sequence is always empty when idle.
-			C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+			e.wipeSeq(s.seq)
 			j.admitted = time.Now()
 			s.begin(j)
 			e.order = append(e.order, i)
@@ -190,14 +190,14 @@ func (e *Engine) end(s *slot, reason FinishReason) {
 	e.finish(s, reason, nil)
 }
 
-// finish ends s's job: its KV cells and sampler are freed, its scratch
-// wiped, and Generate is woken. The slot leaves e.order at the next
-// compact.
+// finish ends s's job: its KV cells are zeroed and freed, its sampler's
+// token history overwritten and freed, its scratch wiped, and Generate is
+// woken. The slot leaves e.order at the next compact.
 func (e *Engine) finish(s *slot, reason FinishReason, err error) {
 	if s.state == slotIdle {
 		return
 	}
-	C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+	e.wipeSeq(s.seq)
 	e.kvUsed.Add(-int64(s.nPast))
 	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason}
 	j := s.end()
@@ -227,6 +227,7 @@ func (e *Engine) failBatch(rc int) {
 			e.finish(s, FinishError, fmt.Errorf("%w: llama_decode returned %d", ErrDecode, rc))
 		}
 	}
+	e.wipeFree()
 	e.compact()
 	e.updateKV()
 }
@@ -262,5 +263,9 @@ func (e *Engine) shutdown() {
 		e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ErrClosed)
 	}
 	e.kvUsed.Store(0)
+	e.wipeAll()
+	if e.shutdownProbe != nil {
+		e.shutdownProbe()
+	}
 	e.free()
 }
