@@ -65,6 +65,7 @@ type Engine struct {
 	steps    atomic.Uint64
 	kvUsed   atomic.Int64
 	kvTotal  int
+	prefix   *prefixCache // nil when Config.PrefixCacheBytes is 0
 	// shutdownProbe, when set (tests), runs on the scheduler goroutine
 	// after the cache is wiped at shutdown and before it is freed.
 	shutdownProbe func()
@@ -97,6 +98,7 @@ func NewEngine(m *Model, cfg Config) (*Engine, error) {
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		prefix:  newPrefixCache(&cfg),
 	}
 	if err := e.alloc(); err != nil {
 		e.free()

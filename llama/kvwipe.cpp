@@ -123,12 +123,13 @@ int sotto_kv_wipeable(llama_memory_t mem) {
     return caches(mem, kv) > 0;
 }
 
-int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq) {
+int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0) {
     llama_kv_cache * kv[2];
     int n = 0;
     for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
-        n += wipe_if(kv[c], [seq](const llama_kv_cells & cells, uint32_t i) {
-            return !cells.is_empty(i) && cells.seq_has(i, seq) && cells.seq_count(i) == 1;
+        n += wipe_if(kv[c], [seq, p0](const llama_kv_cells & cells, uint32_t i) {
+            return !cells.is_empty(i) && cells.seq_has(i, seq) && cells.seq_count(i) == 1 &&
+                   cells.pos_get(i) >= p0;
         });
     }
     return n;

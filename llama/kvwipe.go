@@ -25,9 +25,13 @@ func (e *Engine) checkWipeable() error {
 
 // wipeSeq zeroes the K and V data of every cell seq holds alone, then
 // frees the cells. It returns how many cells it zeroed.
-func (e *Engine) wipeSeq(seq int32) int {
-	n := int(C.sotto_kv_wipe_seq(e.mem, C.llama_seq_id(seq)))
-	C.llama_memory_seq_rm(e.mem, C.llama_seq_id(seq), -1, -1)
+func (e *Engine) wipeSeq(seq int32) int { return e.wipeSeqFrom(seq, 0) }
+
+// wipeSeqFrom zeroes and frees seq's cells at positions >= p0 (the tail
+// of a conversation kept by the prefix cache).
+func (e *Engine) wipeSeqFrom(seq, p0 int32) int {
+	n := int(C.sotto_kv_wipe_seq(e.mem, C.llama_seq_id(seq), C.llama_pos(p0)))
+	C.llama_memory_seq_rm(e.mem, C.llama_seq_id(seq), C.llama_pos(p0), -1)
 	e.wipedCells.Add(uint64(n))
 	return n
 }

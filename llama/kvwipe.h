@@ -14,9 +14,10 @@ extern "C" {
 int sotto_kv_wipeable(llama_memory_t mem);
 
 // sotto_kv_wipe_seq zeroes the K and V bytes (every layer) of each cell
-// that holds seq and no other sequence, and returns how many cells it
-// zeroed. The cells stay allocated: call llama_memory_seq_rm afterwards.
-int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq);
+// that holds seq and no other sequence at a position >= p0, and returns
+// how many cells it zeroed. The cells stay allocated: call
+// llama_memory_seq_rm(mem, seq, p0, -1) afterwards.
+int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0);
 
 // sotto_kv_wipe_free zeroes every cell no sequence holds (after a failed
 // decode, whose rollback frees cells llama.cpp may have written).

@@ -22,6 +22,7 @@ func (e *Engine) run() {
 		if len(e.order) == 0 && e.queued.Load() == 0 {
 			select {
 			case <-e.wake:
+			case <-e.expiryTimer():
 			case <-e.quit:
 				e.shutdown()
 				return
@@ -44,6 +45,9 @@ func (e *Engine) run() {
 
 // admitQueued moves queued jobs into free slots.
 func (e *Engine) admitQueued() {
+	if e.prefix != nil {
+		e.prefix.expire()
+	}
 	for len(e.order) < len(e.slots) {
 		j := e.pop()
 		if j == nil {
@@ -62,6 +66,7 @@ func (e *Engine) admitQueued() {
 			e.wipeSeq(s.seq)
 			j.admitted = time.Now()
 			s.begin(j)
+			e.reusePrefix(s)
 			e.order = append(e.order, i)
 			e.busy.Add(1)
 			break
@@ -197,9 +202,12 @@ func (e *Engine) finish(s *slot, reason FinishReason, err error) {
 	if s.state == slotIdle {
 		return
 	}
+	if err == nil {
+		e.keepPrefix(s, reason)
+	}
 	e.wipeSeq(s.seq)
 	e.kvUsed.Add(-int64(s.nPast))
-	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason}
+	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason, CachedTokens: s.cached}
 	j := s.end()
 	e.busy.Add(-1)
 	e.complete(j, res, err)
@@ -263,6 +271,7 @@ func (e *Engine) shutdown() {
 		e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ErrClosed)
 	}
 	e.kvUsed.Store(0)
+	e.prefix.clear()
 	e.wipeAll()
 	if e.shutdownProbe != nil {
 		e.shutdownProbe()

@@ -63,6 +63,7 @@ type slot struct {
 	last      Token // last sampled token, fed back next step
 	outIdx    int32 // batch row with this slot's logits, -1 if none
 	generated int
+	cached    int // prompt tokens restored from the prefix cache
 	out       streamer
 	scratch   *locked.Buffer // backs out.piece, out.hold, out.out
 }
@@ -85,7 +86,7 @@ func (s *slot) initScratch(budget *locked.Budget) error {
 // prompt's tail when a repeat penalty looks back at it) and stop strings.
 func (s *slot) begin(j *job) {
 	s.job, s.state = j, slotPrefill
-	s.nPast, s.next, s.pending, s.generated, s.outIdx = 0, 0, 0, 0, -1
+	s.nPast, s.next, s.pending, s.generated, s.outIdx, s.cached = 0, 0, 0, 0, -1, 0
 	s.chain = newChain(&j.req.Sampling)
 	s.penaltyN = 0
 	if p := j.req.Sampling.RepeatPenalty; p != 0 && p != 1 {

@@ -44,6 +44,9 @@ type Result struct {
 	FirstToken, Total              time.Duration
 	// QueueWait is how long the request waited for a free slot.
 	QueueWait time.Duration
+	// CachedTokens is how many prompt tokens came from the prefix cache
+	// (Request.PrefixKey) instead of being prefilled.
+	CachedTokens int
 }
 
 // Stats is a snapshot of an engine's load.
