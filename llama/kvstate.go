@@ -28,13 +28,21 @@ func (e *Engine) saveSeq(seq int32, dst []byte) int {
 }
 
 // restoreSeq zeroes seq's cells, then loads the state saveSeq wrote into
-// free cells of seq; false when it does not fit or does not match the
-// model.
+// free cells of seq; false (and seq empty, every free cell zeroed) when
+// it does not fit or does not match the model. llama.cpp reads src in
+// place (no copy).
 func (e *Engine) restoreSeq(seq int32, src []byte) bool {
 	if len(src) == 0 {
 		return false
 	}
 	e.wipeSeq(seq)
 	n := C.llama_state_seq_set_data(e.ctx, (*C.uint8_t)(unsafe.Pointer(&src[0])), C.size_t(len(src)), C.llama_seq_id(seq))
-	return int(n) == len(src)
+	if int(n) != len(src) {
+		// A failed read frees the cells it had written (seq_rm) without
+		// zeroing them.
+		e.wipeSeq(seq)
+		e.wipeFree()
+		return false
+	}
+	return true
 }
