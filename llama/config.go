@@ -40,6 +40,9 @@ type Config struct {
 	PrefixCacheBytes int64
 	// PrefixCacheMaxTTL caps a request's PrefixTTL (default 10 minutes).
 	PrefixCacheMaxTTL time.Duration
+	// flashAttnOff turns flash attention off (tests: llama.cpp then
+	// stores V transposed, the other layout the KV wipe handles).
+	flashAttnOff bool
 }
 
 const defaultPromptChunk = 64

@@ -124,6 +124,9 @@ func (e *Engine) alloc() error {
 	// token from each generating slot plus prompt chunks) into a single
 	// ubatch; per-sequence streams would split it by sequence id.
 	cp.kv_unified = true
+	if e.cfg.flashAttnOff {
+		cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
+	}
 	e.ctx = C.llama_init_from_model(e.m.ptr, cp)
 	if e.ctx == nil {
 		return fmt.Errorf("%w: llama.cpp could not create a context", ErrInvalidConfig)

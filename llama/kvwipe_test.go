@@ -59,44 +59,52 @@ var wipeCases = []wipeCase{
 }
 
 func TestKVCellsZeroedWhenRequestEnds(t *testing.T) {
-	for _, tc := range wipeCases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEngine(t, Config{Slots: 1})
-			p := &wipeProbe{e: e}
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			pieces, duringNonZero := 0, 0
-			res, _ := e.Generate(ctx, &tc.req, func([]byte) error {
-				p.look()
-				duringNonZero = p.nonZero
-				if pieces++; pieces == 3 && tc.third != nil {
-					return tc.third(e, cancel)
-				}
-				return nil
-			})
-			if res.Finish != tc.finish {
-				t.Fatalf("finish = %q, want %q", res.Finish, tc.finish)
+	for _, flashOff := range []bool{false, true} {
+		for _, tc := range wipeCases {
+			name := tc.name
+			if flashOff {
+				name += "/v_transposed" // flash attention off: V stored transposed
 			}
-			// Control: the same read finds the prompt's keys and values
-			// while the request runs.
-			if len(p.cells) < len(onceUpon)/8 || duringNonZero == 0 {
-				t.Fatalf("during the request: %d cells, %d non-zero bytes; want data", len(p.cells), duringNonZero)
-			}
-			for _, c := range p.cells {
-				if n := e.cellNonZero(c); n != 0 {
-					t.Errorf("cell %d: %d non-zero bytes after the request", c, n)
-				}
-			}
-			if n := cacheNonZero(e); n != 0 {
-				t.Errorf("whole cache: %d non-zero bytes after the request", n)
-			}
-			if got := e.wipedCells.Load(); got < uint64(len(p.cells)) {
-				t.Errorf("wiped %d cells, the slot held at least %d", got, len(p.cells))
-			}
-			if left := e.seqCells(0); len(left) != 0 {
-				t.Errorf("sequence still holds %d cells", len(left))
-			}
-		})
+			t.Run(name, func(t *testing.T) { checkWipeCase(t, tc, flashOff) })
+		}
+	}
+}
+
+func checkWipeCase(t *testing.T, tc wipeCase, flashOff bool) {
+	e := newEngine(t, Config{Slots: 1, flashAttnOff: flashOff})
+	p := &wipeProbe{e: e}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	pieces, duringNonZero := 0, 0
+	res, _ := e.Generate(ctx, &tc.req, func([]byte) error {
+		p.look()
+		duringNonZero = p.nonZero
+		if pieces++; pieces == 3 && tc.third != nil {
+			return tc.third(e, cancel)
+		}
+		return nil
+	})
+	if res.Finish != tc.finish {
+		t.Fatalf("finish = %q, want %q", res.Finish, tc.finish)
+	}
+	// Control: the same read finds the prompt's keys and values
+	// while the request runs.
+	if len(p.cells) < len(onceUpon)/8 || duringNonZero == 0 {
+		t.Fatalf("during the request: %d cells, %d non-zero bytes; want data", len(p.cells), duringNonZero)
+	}
+	for _, c := range p.cells {
+		if n := e.cellNonZero(c); n != 0 {
+			t.Errorf("cell %d: %d non-zero bytes after the request", c, n)
+		}
+	}
+	if n := cacheNonZero(e); n != 0 {
+		t.Errorf("whole cache: %d non-zero bytes after the request", n)
+	}
+	if got := e.wipedCells.Load(); got < uint64(len(p.cells)) {
+		t.Errorf("wiped %d cells, the slot held at least %d", got, len(p.cells))
+	}
+	if left := e.seqCells(0); len(left) != 0 {
+		t.Errorf("sequence still holds %d cells", len(left))
 	}
 }
 
