@@ -68,7 +68,8 @@ type Engine struct {
 	prefix   *prefixCache // nil when Config.PrefixCacheBytes is 0
 	// shutdownProbe, when set (tests), runs on the scheduler goroutine
 	// after the cache is wiped at shutdown and before it is freed.
-	shutdownProbe func()
+	shutdownProbe     func()
+	prefilled, cached atomic.Uint64 // prompt tokens decoded / reused (Stats)
 	// wipedCells counts KV cells zeroed when requests ended (tests).
 	wipedCells atomic.Uint64
 	wake       chan struct{}
@@ -192,6 +193,9 @@ func (e *Engine) Stats() Stats {
 		KVUsedCells:  int(e.kvUsed.Load()),
 		KVTotalCells: e.kvTotal,
 		Steps:        e.steps.Load(),
+
+		PromptTokensPrefilled: e.prefilled.Load(),
+		PromptTokensCached:    e.cached.Load(),
 	}
 }
 

@@ -61,6 +61,12 @@ func TestPrefixCacheReusesAndMatchesUncached(t *testing.T) {
 			t.Errorf("turn %d: %d non-zero KV bytes after the request", i+1, n)
 		}
 	}
+	// Stats: turn 1 prefilled t1, turns 2 and 3 only what was new.
+	st := e.Stats()
+	if st.PromptTokensPrefilled != uint64(len(t3)) || st.PromptTokensCached != uint64(len(t1)+len(t2)) {
+		t.Errorf("stats: %d prefilled, %d cached; want %d, %d",
+			st.PromptTokensPrefilled, st.PromptTokensCached, len(t3), len(t1)+len(t2))
+	}
 	// The same prompt again: all but the last token is reused.
 	if _, cached := turn(t, e, key, t3); cached != len(t3)-1 {
 		t.Errorf("repeated prompt: %d cached tokens, want %d", cached, len(t3)-1)

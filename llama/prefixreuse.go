@@ -27,6 +27,7 @@ func (e *Engine) reusePrefix(s *slot) {
 	}
 	e.wipeSeqFrom(s.seq, int32(keep))
 	s.nPast, s.next, s.cached = int32(keep), keep, keep
+	e.cached.Add(uint64(keep))
 }
 
 // keepPrefix saves the prompt's cells of s's request under its key. The

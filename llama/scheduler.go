@@ -119,6 +119,7 @@ func (e *Engine) step() {
 	for _, i := range e.order {
 		s := &e.slots[i]
 		s.nPast += int32(s.pending)
+		e.prefilled.Add(uint64(s.pending))
 		s.next += s.pending
 		if s.state == slotGenerate && s.outIdx >= 0 {
 			s.nPast++

@@ -54,4 +54,8 @@ type Stats struct {
 	Slots, BusySlots, Queued  int
 	KVUsedCells, KVTotalCells int
 	Steps                     uint64
+	// PromptTokensPrefilled counts prompt tokens decoded since the engine
+	// started; PromptTokensCached those restored from the prefix cache
+	// instead.
+	PromptTokensPrefilled, PromptTokensCached uint64
 }
