@@ -2,6 +2,7 @@ package llama
 
 import (
 	"container/list"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottolabs/sotto/internal/locked"
@@ -19,7 +20,7 @@ type prefixCache struct {
 	budget  *locked.Budget
 	limit   int64
 	maxTTL  time.Duration
-	used    int64
+	used    atomic.Int64 // bytes held; read by tests from any goroutine
 	entries map[[32]byte]*prefixEntry
 	lru     *list.List // of *prefixEntry, most recently stored first
 	now     func() time.Time
@@ -69,7 +70,7 @@ func (c *prefixCache) store(key *[32]byte, ttl time.Duration, tokens []Token, st
 	if stateSize <= 0 || size > c.limit {
 		return
 	}
-	for c.used+size > c.limit {
+	for c.used.Load()+size > c.limit {
 		c.remove(c.lru.Back().Value.(*prefixEntry))
 	}
 	buf, err := allocAligned(c.budget, tokBytes+stateSize)
@@ -89,12 +90,12 @@ func (c *prefixCache) store(key *[32]byte, ttl time.Duration, tokens []Token, st
 	ent.expiry = c.now().Add(ttl)
 	ent.elem = c.lru.PushFront(ent)
 	c.entries[*key] = ent
-	c.used += size
+	c.used.Add(size)
 }
 
 // drop destroys a taken entry's buffer (zeroed by memguard).
 func (c *prefixCache) drop(ent *prefixEntry) {
-	c.used -= int64(4*len(ent.tokens) + len(ent.state))
+	c.used.Add(-int64(4*len(ent.tokens) + len(ent.state)))
 	ent.buf.Destroy()
 }
 

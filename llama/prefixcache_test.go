@@ -94,8 +94,8 @@ func TestPrefixCacheExpiryDestroysEntry(t *testing.T) {
 	key := &[32]byte{1}
 	base := budget.InUse()
 	turn(t, e, key, t1)
-	if budget.InUse() <= base || e.prefix.used == 0 {
-		t.Fatalf("after turn 1: locked %d (base %d), cache %d bytes; want an entry", budget.InUse(), base, e.prefix.used)
+	if budget.InUse() <= base || e.prefix.used.Load() == 0 {
+		t.Fatalf("after turn 1: locked %d (base %d), cache %d bytes; want an entry", budget.InUse(), base, e.prefix.used.Load())
 	}
 	skew.Store(int64(e.cfg.PrefixCacheMaxTTL + time.Second))
 	if _, cached := turn(t, e, key, t2); cached != 0 {
@@ -105,8 +105,8 @@ func TestPrefixCacheExpiryDestroysEntry(t *testing.T) {
 	// request expire it.
 	skew.Store(2 * int64(e.cfg.PrefixCacheMaxTTL+time.Second))
 	turn(t, e, nil, t1)
-	if e.prefix.used != 0 || budget.InUse() != base {
-		t.Errorf("after expiry: cache %d bytes, locked %d; want 0 and %d", e.prefix.used, budget.InUse(), base)
+	if e.prefix.used.Load() != 0 || budget.InUse() != base {
+		t.Errorf("after expiry: cache %d bytes, locked %d; want 0 and %d", e.prefix.used.Load(), budget.InUse(), base)
 	}
 }
 
@@ -116,11 +116,11 @@ func TestPrefixCacheEvictsLeastRecent(t *testing.T) {
 	other := SyntheticPrompt(e.Model(), 40, 9)
 	a, b := &[32]byte{1}, &[32]byte{2}
 	turn(t, e, a, t1)
-	one := e.prefix.used
+	one := e.prefix.used.Load()
 	e.prefix.limit = one * 3 / 2 // room for one conversation of this size
 	turn(t, e, b, other)
-	if e.prefix.used > e.prefix.limit || len(e.prefix.entries) != 1 {
-		t.Fatalf("cache %d bytes in %d entries, cap %d", e.prefix.used, len(e.prefix.entries), e.prefix.limit)
+	if e.prefix.used.Load() > e.prefix.limit || len(e.prefix.entries) != 1 {
+		t.Fatalf("cache %d bytes in %d entries, cap %d", e.prefix.used.Load(), len(e.prefix.entries), e.prefix.limit)
 	}
 	if _, cached := turn(t, e, a, t1); cached != 0 {
 		t.Errorf("evicted conversation: %d cached tokens, want 0", cached)
@@ -131,9 +131,9 @@ func TestPrefixCacheEvictsLeastRecent(t *testing.T) {
 	}
 	// An entry larger than the cap is not stored at all.
 	turn(t, e, a, t2)
-	if e.prefix.used > e.prefix.limit || e.prefix.entries[*a] != nil {
+	if e.prefix.used.Load() > e.prefix.limit || e.prefix.entries[*a] != nil {
 		t.Errorf("after a too-large entry: cache %d bytes, cap %d, entry stored %v",
-			e.prefix.used, e.prefix.limit, e.prefix.entries[*a] != nil)
+			e.prefix.used.Load(), e.prefix.limit, e.prefix.entries[*a] != nil)
 	}
 }
 
@@ -141,11 +141,29 @@ func TestPrefixCacheClearedOnClose(t *testing.T) {
 	e, budget, _ := prefixEngine(t, 1<<24)
 	t1, _, _ := conversation(e)
 	turn(t, e, &[32]byte{1}, t1)
-	if e.prefix.used == 0 {
+	if e.prefix.used.Load() == 0 {
 		t.Fatal("no entry stored")
 	}
 	e.Close()
 	if budget.InUse() != 0 {
 		t.Errorf("locked bytes after Close: %d, want 0", budget.InUse())
+	}
+}
+
+// TestPrefixCacheExpiresWhileIdle: with no request coming, the scheduler
+// wakes at the entry's expiry and destroys it.
+func TestPrefixCacheExpiresWhileIdle(t *testing.T) {
+	budget := locked.NewBudget(locked.Unlimited)
+	e := newEngine(t, Config{Slots: 1, PrefixCacheBytes: 1 << 24, PrefixCacheMaxTTL: 20 * time.Millisecond, Budget: budget})
+	base := budget.InUse()
+	t1, _, _ := conversation(e)
+	turn(t, e, &[32]byte{1}, t1)
+	// Waits for the outcome; a scheduler that never wakes fails by the
+	// test's timeout.
+	for e.prefix.used.Load() != 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if budget.InUse() != base {
+		t.Errorf("locked bytes after expiry: %d, want %d", budget.InUse(), base)
 	}
 }
