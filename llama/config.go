@@ -3,6 +3,7 @@ package llama
 import (
 	"fmt"
 	"runtime"
+	"time"
 
 	"github.com/sottolabs/sotto/internal/locked"
 )
@@ -34,6 +35,14 @@ type Config struct {
 	// Budget is charged for per-request locked memory (prompt tokens,
 	// formatted chat); nil means unlimited.
 	Budget *locked.Budget
+	// PrefixCacheBytes caps the locked memory the prefix cache keeps
+	// (conversations' KV state, Request.PrefixKey); 0 turns it off.
+	PrefixCacheBytes int64
+	// PrefixCacheMaxTTL caps a request's PrefixTTL (default 10 minutes).
+	PrefixCacheMaxTTL time.Duration
+	// flashAttnOff turns flash attention off (tests: llama.cpp then
+	// stores V transposed, the other layout the KV wipe handles).
+	flashAttnOff bool
 }
 
 const defaultPromptChunk = 64
@@ -61,6 +70,12 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	def(&cfg.Threads, runtime.NumCPU())
 	def(&cfg.QueueDepth, 16)
 	def(&cfg.MaxTokensCap, 4096)
+	if cfg.PrefixCacheMaxTTL <= 0 {
+		cfg.PrefixCacheMaxTTL = 10 * time.Minute
+	}
+	if cfg.PrefixCacheBytes < 0 {
+		return cfg, fmt.Errorf("%w: PrefixCacheBytes = %d, want >= 0", ErrInvalidConfig, cfg.PrefixCacheBytes)
+	}
 	if cfg.QueueDepth == -1 {
 		cfg.QueueDepth = 0
 	}

@@ -59,16 +59,23 @@ type Engine struct {
 	queue  []*job
 	closed bool
 
-	inflight  atomic.Int32 // admitted Generate calls (queued + running + preparing)
-	busy      atomic.Int32
-	queued    atomic.Int32
-	steps     atomic.Uint64
-	kvUsed    atomic.Int64
-	kvTotal   int
-	wake      chan struct{}
-	quit      chan struct{}
-	stopped   chan struct{}
-	closeOnce sync.Once
+	inflight atomic.Int32 // admitted Generate calls (queued + running + preparing)
+	busy     atomic.Int32
+	queued   atomic.Int32
+	steps    atomic.Uint64
+	kvUsed   atomic.Int64
+	kvTotal  int
+	prefix   *prefixCache // nil when Config.PrefixCacheBytes is 0
+	// shutdownProbe, when set (tests), runs on the scheduler goroutine
+	// after the cache is wiped at shutdown and before it is freed.
+	shutdownProbe     func()
+	prefilled, cached atomic.Uint64 // prompt tokens decoded / reused (Stats)
+	// wipedCells counts KV cells zeroed when requests ended (tests).
+	wipedCells atomic.Uint64
+	wake       chan struct{}
+	quit       chan struct{}
+	stopped    chan struct{}
+	closeOnce  sync.Once
 }
 
 // NewEngine creates a context for m sized by cfg and starts its
@@ -92,6 +99,7 @@ func NewEngine(m *Model, cfg Config) (*Engine, error) {
 		wake:    make(chan struct{}, 1),
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
+		prefix:  newPrefixCache(&cfg),
 	}
 	if err := e.alloc(); err != nil {
 		e.free()
@@ -117,12 +125,18 @@ func (e *Engine) alloc() error {
 	// token from each generating slot plus prompt chunks) into a single
 	// ubatch; per-sequence streams would split it by sequence id.
 	cp.kv_unified = true
+	if e.cfg.flashAttnOff {
+		cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
+	}
 	e.ctx = C.llama_init_from_model(e.m.ptr, cp)
 	if e.ctx == nil {
 		return fmt.Errorf("%w: llama.cpp could not create a context", ErrInvalidConfig)
 	}
 	e.mem = C.llama_get_memory(e.ctx)
 	e.kvTotal = int(C.llama_n_ctx(e.ctx))
+	if err := e.checkWipeable(); err != nil {
+		return err
+	}
 	// A persistent pool: without it ggml starts and joins its worker
 	// threads on every decode step.
 	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads))
@@ -179,6 +193,9 @@ func (e *Engine) Stats() Stats {
 		KVUsedCells:  int(e.kvUsed.Load()),
 		KVTotalCells: e.kvTotal,
 		Steps:        e.steps.Load(),
+
+		PromptTokensPrefilled: e.prefilled.Load(),
+		PromptTokensCached:    e.cached.Load(),
 	}
 }
 

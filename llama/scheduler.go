@@ -22,6 +22,7 @@ func (e *Engine) run() {
 		if len(e.order) == 0 && e.queued.Load() == 0 {
 			select {
 			case <-e.wake:
+			case <-e.expiryTimer():
 			case <-e.quit:
 				e.shutdown()
 				return
@@ -44,6 +45,9 @@ func (e *Engine) run() {
 
 // admitQueued moves queued jobs into free slots.
 func (e *Engine) admitQueued() {
+	if e.prefix != nil {
+		e.prefix.expire()
+	}
 	for len(e.order) < len(e.slots) {
 		j := e.pop()
 		if j == nil {
@@ -59,9 +63,10 @@ func (e *Engine) admitQueued() {
 				continue
 			}
 			// Defensive: a slot's sequence is always empty when idle.
-			C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+			e.wipeSeq(s.seq)
 			j.admitted = time.Now()
 			s.begin(j)
+			e.reusePrefix(s)
 			e.order = append(e.order, i)
 			e.busy.Add(1)
 			break
@@ -114,6 +119,7 @@ func (e *Engine) step() {
 	for _, i := range e.order {
 		s := &e.slots[i]
 		s.nPast += int32(s.pending)
+		e.prefilled.Add(uint64(s.pending))
 		s.next += s.pending
 		if s.state == slotGenerate && s.outIdx >= 0 {
 			s.nPast++
@@ -190,16 +196,19 @@ func (e *Engine) end(s *slot, reason FinishReason) {
 	e.finish(s, reason, nil)
 }
 
-// finish ends s's job: its KV cells and sampler are freed, its scratch
-// wiped, and Generate is woken. The slot leaves e.order at the next
-// compact.
+// finish ends s's job: its KV cells are zeroed and freed, its sampler's
+// token history overwritten and freed, its scratch wiped, and Generate is
+// woken. The slot leaves e.order at the next compact.
 func (e *Engine) finish(s *slot, reason FinishReason, err error) {
 	if s.state == slotIdle {
 		return
 	}
-	C.llama_memory_seq_rm(e.mem, C.llama_seq_id(s.seq), -1, -1)
+	if err == nil {
+		e.keepPrefix(s, reason)
+	}
+	e.wipeSeq(s.seq)
 	e.kvUsed.Add(-int64(s.nPast))
-	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason}
+	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason, CachedTokens: s.cached}
 	j := s.end()
 	e.busy.Add(-1)
 	e.complete(j, res, err)
@@ -227,6 +236,7 @@ func (e *Engine) failBatch(rc int) {
 			e.finish(s, FinishError, fmt.Errorf("%w: llama_decode returned %d", ErrDecode, rc))
 		}
 	}
+	e.wipeFree()
 	e.compact()
 	e.updateKV()
 }
@@ -262,5 +272,10 @@ func (e *Engine) shutdown() {
 		e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, ErrClosed)
 	}
 	e.kvUsed.Store(0)
+	e.prefix.clear()
+	e.wipeAll()
+	if e.shutdownProbe != nil {
+		e.shutdownProbe()
+	}
 	e.free()
 }

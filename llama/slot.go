@@ -5,6 +5,13 @@ package llama
 static void sotto_accept(struct llama_sampler * s, const llama_token * t, int n) {
 	for (int i = 0; i < n; i++) llama_sampler_accept(s, t[i]);
 }
+
+// sotto_accept_zeros feeds token 0 n times: the penalties sampler keeps
+// its last n tokens in a ring buffer on the C heap, which llama_sampler_free
+// releases without clearing.
+static void sotto_accept_zeros(struct llama_sampler * s, int n) {
+	for (int i = 0; i < n; i++) llama_sampler_accept(s, 0);
+}
 */
 import "C"
 
@@ -49,12 +56,14 @@ type slot struct {
 	state     slotState
 	job       *job
 	chain     *C.struct_llama_sampler
+	penaltyN  int   // tokens the chain's penalties sampler remembers (0: none)
 	nPast     int32 // tokens of this sequence in the KV cache
 	next      int   // next prompt token to decode
 	pending   int   // prompt tokens in the current batch
 	last      Token // last sampled token, fed back next step
 	outIdx    int32 // batch row with this slot's logits, -1 if none
 	generated int
+	cached    int // prompt tokens restored from the prefix cache
 	out       streamer
 	scratch   *locked.Buffer // backs out.piece, out.hold, out.out
 }
@@ -77,13 +86,15 @@ func (s *slot) initScratch(budget *locked.Budget) error {
 // prompt's tail when a repeat penalty looks back at it) and stop strings.
 func (s *slot) begin(j *job) {
 	s.job, s.state = j, slotPrefill
-	s.nPast, s.next, s.pending, s.generated, s.outIdx = 0, 0, 0, 0, -1
+	s.nPast, s.next, s.pending, s.generated, s.outIdx, s.cached = 0, 0, 0, 0, -1, 0
 	s.chain = newChain(&j.req.Sampling)
+	s.penaltyN = 0
 	if p := j.req.Sampling.RepeatPenalty; p != 0 && p != 1 {
 		lastN := j.req.Sampling.RepeatLastN
 		if lastN == 0 {
 			lastN = DefaultRepeatLastN
 		}
+		s.penaltyN = max(lastN, 0)
 		tail := j.prompt[max(0, len(j.prompt)-lastN):]
 		C.sotto_accept(s.chain, (*C.llama_token)(unsafe.Pointer(&tail[0])), C.int(len(tail)))
 	}
@@ -94,6 +105,7 @@ func (s *slot) begin(j *job) {
 func (s *slot) end() *job {
 	j := s.job
 	if s.chain != nil {
+		C.sotto_accept_zeros(s.chain, C.int(s.penaltyN))
 		C.llama_sampler_free(s.chain)
 		s.chain = nil
 	}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 	"unicode/utf8"
 )
 
@@ -64,6 +65,14 @@ type Request struct {
 	// and MaxTokensDefault are then ignored in favour of its tokens and
 	// MaxTokens.
 	Prepared *Prepared
+	// PrefixKey, when set and the engine has a prefix cache, names a
+	// conversation: after the request the engine keeps its prompt's KV
+	// state (locked memory) for PrefixTTL (capped by the engine), and a
+	// later request with the same key reuses the longest common token
+	// prefix instead of prefilling it. The caller derives it from the
+	// device key and the client's secret, so nobody else can name it.
+	PrefixKey *[32]byte
+	PrefixTTL time.Duration
 }
 
 // Limits on stop strings.

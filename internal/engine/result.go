@@ -44,6 +44,9 @@ type Result struct {
 	FirstToken, Total              time.Duration
 	// QueueWait is how long the request waited for a free slot.
 	QueueWait time.Duration
+	// CachedTokens is how many prompt tokens came from the prefix cache
+	// (Request.PrefixKey) instead of being prefilled.
+	CachedTokens int
 }
 
 // Stats is a snapshot of an engine's load.
@@ -51,4 +54,8 @@ type Stats struct {
 	Slots, BusySlots, Queued  int
 	KVUsedCells, KVTotalCells int
 	Steps                     uint64
+	// PromptTokensPrefilled counts prompt tokens decoded since the engine
+	// started; PromptTokensCached those restored from the prefix cache
+	// instead.
+	PromptTokensPrefilled, PromptTokensCached uint64
 }

@@ -1,0 +1,39 @@
+// kvwipe.h: zeroing and inspecting llama.cpp's KV cache cells (kvwipe.cpp).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+#include "llama.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// sotto_kv_wipeable reports whether mem is a KV cache these functions can
+// zero (llama_kv_cache, or the base and SWA caches of llama_kv_cache_iswa).
+int sotto_kv_wipeable(llama_memory_t mem);
+
+// sotto_kv_wipe_seq zeroes the K and V bytes (every layer) of each cell
+// that holds seq and no other sequence at a position >= p0, and returns
+// how many cells it zeroed. The cells stay allocated: call
+// llama_memory_seq_rm(mem, seq, p0, -1) afterwards.
+int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0);
+
+// sotto_kv_wipe_free zeroes every cell no sequence holds (after a failed
+// decode, whose rollback frees cells llama.cpp may have written).
+int sotto_kv_wipe_free(llama_memory_t mem);
+
+// sotto_kv_size returns the number of cells of the (base) cache, or 0.
+int sotto_kv_size(llama_memory_t mem);
+
+// sotto_kv_seq_cells writes up to cap indices of the cells holding seq
+// into out and returns how many cells hold it. Tests only.
+int sotto_kv_seq_cells(llama_memory_t mem, llama_seq_id seq, int32_t * out, int cap);
+
+// sotto_kv_cell_nonzero returns how many bytes of cell's K and V data
+// (every layer) are not zero. Tests only.
+size_t sotto_kv_cell_nonzero(llama_memory_t mem, int32_t cell);
+
+#ifdef __cplusplus
+}
+#endif
