@@ -56,7 +56,7 @@ func prepareServer(t *testing.T, u unit) *preparedServer {
 	if err := os.Mkdir(filepath.Dir(s.socket), 0o750); err != nil {
 		t.Fatal(err)
 	}
-	giveToNobody(t, dir)
+	giveToNobody(t, dir, s.deviceKey) // the device key is the client's, and stays root's
 	s.env = append(u.environment(),
 		"SOTTO_LISTEN=unix:"+s.socket, "SOTTO_METRICS_LISTEN="+s.metricsAddr,
 		"SOTTO_KEY_DIR="+keyDir, "SOTTO_ALLOW_LIST="+allow, "SOTTO_MODEL="+model,
@@ -67,14 +67,15 @@ func prepareServer(t *testing.T, u unit) *preparedServer {
 }
 
 // giveToNobody makes dir traversable and everything in it owned by nobody,
-// as StateDirectory= and RuntimeDirectory= do for the unit's user.
-func giveToNobody(t *testing.T, dir string) {
+// as StateDirectory= and RuntimeDirectory= do for the unit's user, except
+// the path keep.
+func giveToNobody(t *testing.T, dir, keep string) {
 	t.Helper()
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	err := filepath.WalkDir(dir, func(p string, _ fs.DirEntry, err error) error {
-		if err != nil || p == dir {
+		if err != nil || p == dir || p == keep {
 			return err
 		}
 		return os.Lchown(p, nobody, nobody)
