@@ -15,7 +15,8 @@ import (
 )
 
 // sandbox is the part of a systemd unit's [Service] sandbox that a root
-// process can rebuild without systemd: run as an unprivileged user with no
+// process can rebuild without systemd: a read-only file system but one
+// tree (ProtectSystem=strict), an unprivileged user with no
 // capabilities and no new privileges, the unit's resource limits, /proc as
 // ProtectProc=invisible and ProcSubset=pid mount it, the unit's system-call
 // allow-list and address families (refused calls fail with EPERM, as
@@ -29,6 +30,7 @@ type sandbox struct {
 	Syscalls     []string // allowed by name
 	Families     []int    // socket() address families allowed
 	DenyWX       bool
+	Writable     string   // the one writable tree (StateDirectory=, RuntimeDirectory=)
 	Exec         []string // the command line
 }
 
@@ -43,13 +45,13 @@ func (s sandbox) encode() string {
 	return strings.Join([]string{
 		strconv.Itoa(s.UID), strconv.Itoa(s.GID), strconv.FormatUint(s.MemlockBytes, 10),
 		strings.Join(s.Syscalls, ","), strings.Join(fams, ","), strconv.FormatBool(s.DenyWX),
-		strings.Join(s.Exec, "\x1f"),
+		s.Writable, strings.Join(s.Exec, "\x1f"),
 	}, ";")
 }
 
 func decodeSandbox(v string) (sandbox, error) {
 	f := strings.Split(v, ";")
-	if len(f) != 7 {
+	if len(f) != 8 {
 		return sandbox{}, errors.New("buildtest: malformed sandbox")
 	}
 	var s sandbox
@@ -66,7 +68,8 @@ func decodeSandbox(v string) (sandbox, error) {
 		}
 		s.Families = append(s.Families, n)
 	}
-	s.Exec = strings.Split(f[6], "\x1f")
+	s.Writable = f[6]
+	s.Exec = strings.Split(f[7], "\x1f")
 	return s, errors.Join(errs[:]...)
 }
 
@@ -77,13 +80,54 @@ func enterSandbox(v string) error {
 	if err != nil {
 		return err
 	}
-	steps := []func(sandbox) error{mountProc, setLimits, dropPrivileges, denyWriteExecute, loadSeccomp}
+	steps := []func(sandbox) error{protectSystem, mountProc, setLimits, dropPrivileges, denyWriteExecute, loadSeccomp}
 	for _, step := range steps {
 		if err := step(s); err != nil {
 			return err
 		}
 	}
 	return syscall.Exec(s.Exec[0], s.Exec, os.Environ())
+}
+
+// protectSystem is ProtectSystem=strict with s.Writable as the unit's
+// state and runtime directories: every mount read-only except the API
+// file systems (/proc, /sys, /dev) and s.Writable, bind-mounted onto
+// itself first so the remount passes it by.
+func protectSystem(s sandbox) error {
+	if err := unix.Mount(s.Writable, s.Writable, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("buildtest: bind %s: %w", s.Writable, err)
+	}
+	info, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	for line := range strings.Lines(string(info)) {
+		f := strings.Fields(line)
+		if len(f) < 6 {
+			continue
+		}
+		mp := strings.ReplaceAll(f[4], `\040`, " ")
+		if apiFS(mp) || mp == s.Writable || strings.HasPrefix(mp, s.Writable+"/") {
+			continue
+		}
+		flags := uintptr(unix.MS_BIND | unix.MS_REMOUNT | unix.MS_RDONLY)
+		for _, o := range strings.Split(f[5], ",") {
+			flags |= map[string]uintptr{"nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC}[o]
+		}
+		if err := unix.Mount("", mp, "", flags, ""); err != nil {
+			return fmt.Errorf("buildtest: remount %s read-only: %w", mp, err)
+		}
+	}
+	return nil
+}
+
+func apiFS(mp string) bool {
+	for _, p := range []string{"/proc", "/sys", "/dev"} {
+		if mp == p || strings.HasPrefix(mp, p+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // mountProc mounts /proc as ProtectProc=invisible and ProcSubset=pid do:

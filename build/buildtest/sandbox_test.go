@@ -43,8 +43,9 @@ const nobody = 65534
 // unit's user-level restrictions (see sandbox), with the unit's
 // Environment= and only the paths moved into a temporary directory, and
 // proves the server still locks memory, loads a real model and answers an
-// end-to-end encrypted chat. Not rebuilt here (they need systemd as PID 1):
-// ProtectSystem=, PrivateTmp=, PrivateDevices=, IPAddressDeny=.
+// end-to-end encrypted chat. Not rebuilt here (they need systemd as PID 1
+// or change nothing the server does): PrivateTmp=, PrivateDevices=,
+// IPAddressDeny=, the Protect{Kernel*,Clock,Hostname,ControlGroups}= set.
 func TestUnitSandboxServes(t *testing.T) {
 	analyze := requireTool(t, "systemd-analyze", "systemd")
 	if os.Geteuid() != 0 {
@@ -58,7 +59,10 @@ func TestUnitSandboxServes(t *testing.T) {
 		t.Fatal(err)
 	}
 	srv := prepareServer(t, u)
-	sb := unitSandbox(t, analyze, u, srv.binary)
+	if u.last("Service.ProtectSystem") != "strict" {
+		t.Fatalf("ProtectSystem=%s, want strict", u.last("Service.ProtectSystem"))
+	}
+	sb := unitSandbox(t, analyze, u, srv.binary, srv.dir)
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(srv.env, sandboxVar+"="+sb.encode())
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: syscall.CLONE_NEWNS}
@@ -88,7 +92,7 @@ func TestUnitSandboxServes(t *testing.T) {
 }
 
 // unitSandbox derives the sandbox from the unit's settings.
-func unitSandbox(t *testing.T, analyze string, u unit, binary string) sandbox {
+func unitSandbox(t *testing.T, analyze string, u unit, binary, writable string) sandbox {
 	t.Helper()
 	memlock, err := parseBytes(u.last("Service.LimitMEMLOCK"))
 	if err != nil {
@@ -117,7 +121,7 @@ func unitSandbox(t *testing.T, analyze string, u unit, binary string) sandbox {
 	return sandbox{
 		UID: nobody, GID: nobody, MemlockBytes: memlock,
 		Syscalls: unitSyscalls(t, analyze, u), Families: fams,
-		DenyWX: u.last("Service.MemoryDenyWriteExecute") == "yes", Exec: exec,
+		DenyWX: u.last("Service.MemoryDenyWriteExecute") == "yes", Exec: exec, Writable: writable,
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 // preparedServer is what the sandboxed server needs: a freshly built
 // binary, keys, an enrolled device, and its environment.
 type preparedServer struct {
+	dir         string // everything the server may write is below it
 	binary      string
 	socket      string
 	metricsAddr string
@@ -39,7 +40,7 @@ func prepareServer(t *testing.T, u unit) *preparedServer {
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
 	s := &preparedServer{
-		binary: filepath.Join(dir, "sotto"), socket: filepath.Join(dir, "run", "sotto.sock"),
+		dir: dir, binary: filepath.Join(dir, "sotto"), socket: filepath.Join(dir, "run", "sotto.sock"),
 		metricsAddr: freeLoopback(t), deviceKey: filepath.Join(dir, "device.key"),
 	}
 	goTool := requireTool(t, "go", "golang")
