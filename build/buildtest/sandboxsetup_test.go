@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sottolabs/sotto/internal/demomodel"
 	"github.com/sottolabs/sotto/internal/testenv"
 )
 
@@ -33,12 +34,16 @@ type preparedServer struct {
 // the unit's Environment= with only the paths replaced.
 func prepareServer(t *testing.T, u unit) *preparedServer {
 	t.Helper()
-	model := testenv.Model(t, "stories260K.gguf")
 	dir, err := os.MkdirTemp("", "sotto-sandbox-")
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
+	// The demo model (stories260K), written where the service user can read it.
+	model, err := demomodel.WriteFile(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &preparedServer{
 		dir: dir, binary: filepath.Join(dir, "sotto"), socket: filepath.Join(dir, "run", "sotto.sock"),
 		metricsAddr: freeLoopback(t), deviceKey: filepath.Join(dir, "device.key"),

@@ -75,13 +75,10 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 		fs = append(fs, ok("configuration", "valid ("+string(cfg.Environment)+", role "+string(cfg.Role)+")"))
 	}
 	fs = append(fs, h.checkSwap(), h.checkCores(), h.checkClock(), h.checkCPU())
-	var modelSize int64
 	if cfg.Role != config.RoleRouter {
-		var mf finding
-		mf, modelSize = h.checkModel(cfg.Model)
-		fs = append(fs, mf, h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
+		fs = append(fs, h.checkModel(cfg.Model), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
 	}
-	fs = append(fs, h.checkMemlock(cfg, modelSize))
+	fs = append(fs, h.checkMemlock(cfg))
 	if cfg.DevicePolicy == config.AllowList && cfg.Role != config.RoleWorker {
 		fs = append(fs, h.checkAllowList(cfg.AllowList))
 	}

@@ -90,22 +90,21 @@ func (h host) checkAllowList(path string) finding {
 // ggufMagic starts every GGUF file.
 var ggufMagic = []byte("GGUF")
 
-// checkModel: the model must be a readable GGUF file; it returns the
-// file's size for the memlock estimate.
-func (h host) checkModel(path string) (finding, int64) {
+// checkModel: the model must be a readable GGUF file.
+func (h host) checkModel(path string) finding {
 	const name = "model"
 	if path == "" {
-		return fail(name, "SOTTO_MODEL is not set", "set SOTTO_MODEL to the GGUF file"), 0
+		return fail(name, "SOTTO_MODEL is not set", "set SOTTO_MODEL to the GGUF file")
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return fail(name, path+" cannot be opened", "check the path and that the service user can read it (chmod a+r, or group sotto)"), 0
+		return fail(name, path+" cannot be opened", "check the path and that the service user can read it (chmod a+r, or group sotto)")
 	}
 	defer f.Close()
 	head := make([]byte, len(ggufMagic))
 	fi, statErr := f.Stat()
 	if _, err := io.ReadFull(f, head); err != nil || statErr != nil || !bytes.Equal(head, ggufMagic) {
-		return fail(name, path+" is not a GGUF file", "download a GGUF model (docs/models.md)"), 0
+		return fail(name, path+" is not a GGUF file", "download a GGUF model (docs/models.md)")
 	}
-	return ok(name, fmt.Sprintf("%s: GGUF, %s", path, mib(fi.Size()))), fi.Size()
+	return ok(name, fmt.Sprintf("%s: GGUF, %s", path, mib(fi.Size())))
 }

@@ -72,20 +72,17 @@ func (h host) checkCores() finding {
 // lockedNeed estimates the locked bytes the server holds with every slot
 // busy and the queue full: per request the body, two 64 KiB stream
 // buffers, the templated prompt and its token ids (4 bytes each), rounded
-// to pages by locked.Cost; plus the model when its weights are locked.
-func lockedNeed(cfg config.Config, modelSize int64) int64 {
+// to pages by locked.Cost.
+func lockedNeed(cfg config.Config) int64 {
 	perRequest := locked.Cost(cfg.MaxBodyBytes) + 2*locked.Cost(64<<10) +
 		locked.Cost(4*cfg.Context) + locked.Cost(4*cfg.Context) + locked.Cost(64<<10)
-	need := int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 // keys and engine scratch
-	if cfg.MlockWeights {
-		need += modelSize
-	}
-	return need
+	return int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 // keys and engine scratch
 }
 
 // checkMemlock compares RLIMIT_MEMLOCK (this process's: run the doctor as
-// the unit runs the server) with lockedNeed.
-func (h host) checkMemlock(cfg config.Config, modelSize int64) finding {
+// the unit runs the server) with lockedNeed. SOTTO_MLOCK_WEIGHTS needs it
+// unlimited: the server refuses to start otherwise.
+func (h host) checkMemlock(cfg config.Config) finding {
 	cur, err := h.memlock()
 	if err != nil {
 		return fail("memlock", "cannot read RLIMIT_MEMLOCK", "")
@@ -93,7 +90,11 @@ func (h host) checkMemlock(cfg config.Config, modelSize int64) finding {
 	if cur == unix.RLIM_INFINITY {
 		return ok("memlock", "RLIMIT_MEMLOCK unlimited")
 	}
-	budget, need := int64(cur)-64<<10, lockedNeed(cfg, modelSize)
+	if cfg.MlockWeights {
+		return fail("memlock", "SOTTO_MLOCK_WEIGHTS needs unlimited locked memory and sotto serve refuses to start under this limit",
+			"set LimitMEMLOCK=infinity in the unit, or SOTTO_MLOCK_WEIGHTS=false")
+	}
+	budget, need := int64(cur)-64<<10, lockedNeed(cfg)
 	if budget >= need {
 		return ok("memlock", fmt.Sprintf("locked-memory budget %s covers the estimated %s", mib(budget), mib(need)))
 	}

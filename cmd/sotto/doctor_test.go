@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -87,22 +86,23 @@ func TestDoctorMemlock(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	need := lockedNeed(cfg, 0)
-	if got := fakeHost(t, healthyProc, unix.RLIM_INFINITY, "").checkMemlock(cfg, 0).String(); got != "ok   memlock: RLIMIT_MEMLOCK unlimited" {
+	need := lockedNeed(cfg)
+	if got := fakeHost(t, healthyProc, unix.RLIM_INFINITY, "").checkMemlock(cfg).String(); got != "ok   memlock: RLIMIT_MEMLOCK unlimited" {
 		t.Errorf("unlimited: %s", got)
 	}
-	if got := fakeHost(t, healthyProc, uint64(need)+64<<10, "").checkMemlock(cfg, 0); got.level != "ok" {
+	if got := fakeHost(t, healthyProc, uint64(need)+64<<10, "").checkMemlock(cfg); got.level != "ok" {
 		t.Errorf("exactly enough: %s", got)
 	}
-	got := fakeHost(t, healthyProc, 8<<20, "").checkMemlock(cfg, 0).String()
+	got := fakeHost(t, healthyProc, 8<<20, "").checkMemlock(cfg).String()
 	want := "WARN memlock: locked-memory budget 7.9 MiB (RLIMIT_MEMLOCK less 64 KiB) is below the estimated " + mib(need) +
 		" for 4 slots and 16 queued requests; requests beyond it get 503 #overloaded -> set LimitMEMLOCK=11M in the unit"
 	if got != want {
 		t.Errorf("8 MiB:\n got  %s\n want %s", got, want)
 	}
 	cfg.MlockWeights = true
-	if got := fakeHost(t, healthyProc, 512<<20, "").checkMemlock(cfg, 1<<30); got.level != "WARN" || !strings.Contains(got.fix, "LimitMEMLOCK=1035M") {
-		t.Errorf("locked 1 GiB model under 512M: %s", got)
+	want = "FAIL memlock: SOTTO_MLOCK_WEIGHTS needs unlimited locked memory and sotto serve refuses to start under this limit -> set LimitMEMLOCK=infinity in the unit, or SOTTO_MLOCK_WEIGHTS=false"
+	if got := fakeHost(t, healthyProc, 512<<20, "").checkMemlock(cfg).String(); got != want {
+		t.Errorf("locked weights under 512M:\n got  %s\n want %s", got, want)
 	}
 }
 
@@ -143,7 +143,7 @@ func TestDoctorFiles(t *testing.T) {
 	if err := os.WriteFile(notGGUF, []byte("<html>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := h.checkModel(notGGUF); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
+	if got := h.checkModel(notGGUF); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
 		t.Errorf("not a GGUF: %s", got)
 	}
 }
