@@ -42,6 +42,27 @@ build llama-cpu:
 	@test -n "$(OLLAMA_DIR)" || { echo "cannot find $(OLLAMA_MODULE) in the module cache (go mod download failed?)"; exit 1; }
 	$(GO) build -o $(BIN) ./cmd/sotto
 
+# Release build: no local paths (-trimpath), no VCS stamp, no build id, so
+# the same source, toolchain (Go, gcc) and module cache path give the same
+# bytes. Dockerfile.build pins all three; docs/deployment.md says how to
+# verify a release.
+RELEASE_DIR   ?= bin/release
+RELEASE_BIN   := sotto-linux-$(GOARCH_HOST)
+RELEASE_FLAGS := -trimpath -buildvcs=false -ldflags='-s -w -buildid='
+
+release:
+	@test -n "$(OLLAMA_DIR)" || { echo "cannot find $(OLLAMA_MODULE) in the module cache (go mod download failed?)"; exit 1; }
+	@mkdir -p $(RELEASE_DIR)
+	$(GO) build $(RELEASE_FLAGS) -o $(RELEASE_DIR)/$(RELEASE_BIN) ./cmd/sotto
+	cd $(RELEASE_DIR) && sha256sum $(RELEASE_BIN) > SHA256SUMS && cat SHA256SUMS
+
+# Build the release twice, from copies of the tree in two different
+# directories, each with an empty build cache (REPRO_SHARED_CACHE=1 reuses
+# the normal cache: faster, but then llama.cpp is compiled only once), and
+# compare the hashes. Needs no Docker.
+reproducible:
+	./build/reproducible.sh
+
 run: build
 	./scripts/run.sh
 

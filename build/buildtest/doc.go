@@ -1,0 +1,37 @@
+// Package buildtest checks the deployment files under build/ with the
+// tools that own their formats (systemd-analyze, caddy, nft, promtool) and
+// starts the systemd unit's command line under the unit's restrictions. It
+// holds only tests and their helpers; nothing imports it.
+//
+// A missing tool skips its test with the package to install, except in CI
+// (CI=true), where .ci/run installs every tool and a missing one fails.
+package buildtest
+
+import (
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/sottolabs/sotto/internal/testenv"
+)
+
+// requireTool returns the path of the command name, or skips the test
+// (fails it in CI) naming the Debian package that provides it.
+func requireTool(t testing.TB, name, debianPackage string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err == nil {
+		return p
+	}
+	if testenv.InCI() {
+		t.Fatalf("buildtest: %s not found: .ci/run must install the Debian package %s", name, debianPackage)
+	}
+	t.Skipf("buildtest: %s not found (apt-get install %s)", name, debianPackage)
+	return ""
+}
+
+// buildFile returns the path of a file under build/.
+func buildFile(t testing.TB, rel string) string {
+	t.Helper()
+	return filepath.Join(testenv.RepoRoot(t), "build", filepath.FromSlash(rel))
+}

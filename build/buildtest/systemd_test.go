@@ -1,0 +1,100 @@
+package buildtest
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// maxExposure is the worst overall exposure a unit may have in
+// `systemd-analyze security` (0 best, 10 worst).
+const maxExposure = 2.0
+
+// units returns every systemd unit under build/systemd.
+func units(t *testing.T) []string {
+	t.Helper()
+	paths, err := filepath.Glob(buildFile(t, "systemd/*.service"))
+	if err != nil || len(paths) == 0 {
+		t.Fatalf("no units under build/systemd (%v)", err)
+	}
+	return paths
+}
+
+// TestUnitsVerify runs systemd-analyze verify on every unit. The only
+// message tolerated is the one about the binary when it is not installed
+// on this machine (the unit names /usr/local/bin/sotto).
+func TestUnitsVerify(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze", "systemd")
+	for _, path := range units(t) {
+		out, err := exec.Command(analyze, "verify", path).CombinedOutput()
+		var unexpected []string
+		for line := range strings.Lines(string(out)) {
+			line = strings.TrimSpace(line)
+			if line == "" || missingBinary(line) {
+				continue
+			}
+			unexpected = append(unexpected, line)
+		}
+		if len(unexpected) > 0 || (err != nil && !missingBinary(string(out))) {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", filepath.Base(path), err, out)
+		}
+	}
+}
+
+// missingBinary reports whether line is verify's complaint that the
+// ExecStart binary does not exist, and it really does not.
+func missingBinary(line string) bool {
+	const bin = "/usr/local/bin/sotto"
+	if !strings.Contains(line, "Command "+bin+" is not executable: No such file or directory") {
+		return false
+	}
+	_, err := os.Stat(bin)
+	return os.IsNotExist(err)
+}
+
+var exposureLine = regexp.MustCompile(`Overall exposure level for \S+: ([0-9]+\.[0-9])`)
+
+// TestUnitsExposure requires every unit's overall exposure in
+// `systemd-analyze security --offline=true` to be at most maxExposure.
+func TestUnitsExposure(t *testing.T) {
+	analyze := requireTool(t, "systemd-analyze", "systemd")
+	for _, path := range units(t) {
+		out, err := exec.Command(analyze, "security", "--offline=true", "--no-pager", path).CombinedOutput()
+		if err != nil {
+			t.Fatalf("systemd-analyze security %s: %v\n%s", path, err, out)
+		}
+		m := exposureLine.FindSubmatch(out)
+		if m == nil {
+			t.Fatalf("no overall exposure in the output for %s:\n%s", path, out)
+		}
+		exposure, _ := strconv.ParseFloat(string(m[1]), 64)
+		t.Logf("%s: exposure %.1f", filepath.Base(path), exposure)
+		if exposure > maxExposure {
+			t.Errorf("%s: exposure %.1f > %.1f:\n%s", filepath.Base(path), exposure, maxExposure, out)
+		}
+	}
+}
+
+// TestSysusers checks the sysusers.d file with systemd-sysusers' dry run
+// against an empty root, which parses every line and shows the user and
+// group it would create.
+func TestSysusers(t *testing.T) {
+	sysusers := requireTool(t, "systemd-sysusers", "systemd")
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "etc"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(sysusers, "--dry-run", "--root", root, buildFile(t, "systemd/sysusers.d/sotto.conf")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("systemd-sysusers --dry-run: %v\n%s", err, out)
+	}
+	for _, want := range []string{"Creating group 'sotto'", "Creating user 'sotto' (Sotto inference server)", "Creating group 'caddy'"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("systemd-sysusers output lacks %q:\n%s", want, out)
+		}
+	}
+}

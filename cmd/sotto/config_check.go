@@ -1,0 +1,70 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/sottolabs/sotto/server/config"
+)
+
+var configEnvFile string
+
+var configCmd = &cobra.Command{
+	Use:   "config",
+	Short: "Inspect the server's configuration",
+}
+
+var configCheckCmd = &cobra.Command{
+	Use:   "check [--env-file F]",
+	Short: "Print the effective configuration and every problem in it",
+	Long: `Read the configuration exactly as sotto serve does (the environment, backed
+by the .env file), print every variable's effective value as VAR=value
+(secrets masked), then every problem at once on stderr. Exit status 1 when
+there is a problem. Variables: docs/operations.md.`,
+	Args: cobra.NoArgs,
+	RunE: func(cmd *cobra.Command, _ []string) error {
+		return configCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), configEnvFile)
+	},
+}
+
+func init() {
+	configCheckCmd.Flags().StringVar(&configEnvFile, "env-file", ".env", "dotenv file read before the environment (the environment wins), as for sotto serve")
+	configCmd.AddCommand(configCheckCmd)
+	rootCmd.AddCommand(configCmd)
+}
+
+// errConfigInvalid is returned after the problems have been printed.
+var errConfigInvalid = errors.New("config: the configuration has problems (listed above)")
+
+func configCheck(stdout, stderr io.Writer, envFile string) error {
+	lookup, err := config.WithDotEnv(os.LookupEnv, envFile)
+	if err != nil {
+		return err
+	}
+	cfg, checkErr := config.Check(lookup)
+	for _, s := range config.Effective(cfg) {
+		fmt.Fprintf(stdout, "%s=%s\n", s.Var, s.Value)
+	}
+	if checkErr == nil {
+		return nil
+	}
+	n := 0
+	for _, e := range unwrapAll(checkErr) {
+		fmt.Fprintln(stderr, e)
+		n++
+	}
+	fmt.Fprintf(stderr, "%d problem(s)\n", n)
+	return errConfigInvalid
+}
+
+// unwrapAll lists the errors an errors.Join holds.
+func unwrapAll(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}
