@@ -108,6 +108,8 @@ func (c *cluster) startRouter(t *testing.T, env ...string) *proc {
 		"SOTTO_ALLOW_LIST=" + c.allow, "SOTTO_LISTEN=" + addr, "INFERENCE_ENDPOINTS=" + strings.Join(ups, ","),
 		"SOTTO_TLS_CLIENT_CA=" + c.caFile, "SOTTO_TLS_CLIENT_CERT=" + c.routerCert, "SOTTO_TLS_CLIENT_KEY=" + c.routerKey,
 		"SOTTO_HEALTH_INTERVAL_MS=100", "CIRCUIT_BREAKER_THRESHOLD=2", "CIRCUIT_RESET_SECONDS=1",
+		// Tests send many requests from one device; a test of the limits sets its own (the last value wins).
+		"RATE_LIMIT_PER_MINUTE=60000", "RATE_LIMIT_BURST=1000",
 	}, env...)}
 	p.start(t, "router")
 	p.waitReady(t, http.DefaultClient)
