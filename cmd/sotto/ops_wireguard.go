@@ -33,6 +33,7 @@ const (
 	defaultWGSubnet     = "10.77.0.0/24"
 	defaultWGListenPort = 51820
 	defaultWorkerPort   = 8443
+	workerMetricsPort   = 9100
 	maxWGWorkers        = 200
 )
 

@@ -103,7 +103,7 @@ func TestOpsWireGuardFiles(t *testing.T) {
 			}
 			seen[k] = true
 		}
-		wantFile(t, filepath.Join(dir, "worker-"+n, "worker.env"), "SOTTO_LISTEN=10.77.0.1"+n+":8443\n")
+		wantFile(t, filepath.Join(dir, "worker-"+n, "worker.env"), "SOTTO_LISTEN=10.77.0.1"+n+":8443\nSOTTO_METRICS_LISTEN=10.77.0.1"+n+":9100\n")
 	}
 	wantFile(t, filepath.Join(dir, "router", "router.env"),
 		"INFERENCE_ENDPOINTS=https://10.77.0.11:8443,https://10.77.0.12:8443,https://10.77.0.13:8443\n")

@@ -42,9 +42,7 @@ func writeWireGuard(dir string, p wgPlan, r io.Reader) ([]string, error) {
 	for i, w := range workers {
 		n := strconv.Itoa(i + 1)
 		files["worker-"+n+"/wg0.conf"] = workerConf(p, i+1, router, w)
-		files["worker-"+n+"/worker.env"] = fmt.Appendf(nil,
-			"# sotto-worker.service overrides for worker %d: listen on its wg0 address only.\nSOTTO_LISTEN=%s\n",
-			i+1, netJoin(p.workerAddr(i+1).String(), p.WorkerPort))
+		files["worker-"+n+"/worker.env"] = workerEnv(p, i+1)
 	}
 	return writeFiles(dir, files)
 }
@@ -116,6 +114,15 @@ func routerEnv(p wgPlan) []byte {
 	}
 	return fmt.Appendf(nil, "# sotto-router.service overrides: the workers over WireGuard.\nINFERENCE_ENDPOINTS=%s\n",
 		strings.Join(urls, ","))
+}
+
+// workerEnv: the worker listens on its wg0 address only, and serves its
+// metrics there too, for the router's Prometheus (build/nftables lets
+// only the router reach either port).
+func workerEnv(p wgPlan, n int) []byte {
+	addr := p.workerAddr(n).String()
+	return fmt.Appendf(nil, "# sotto-worker.service overrides for worker %d: its wg0 address only.\nSOTTO_LISTEN=%s\nSOTTO_METRICS_LISTEN=%s\n",
+		n, netJoin(addr, p.WorkerPort), netJoin(addr, workerMetricsPort))
 }
 
 func netJoin(host string, port int) string { return host + ":" + strconv.Itoa(port) }
