@@ -5,8 +5,8 @@
 // nothing imports it.
 //
 // A missing tool skips its test with the package to install, except in CI
-// (CI=true), where .ci/run installs every tool and a missing one fails; step and step-ca, which
-// Debian does not package, skip even in CI.
+// (CI=true), where .ci/run installs every tool and a missing one fails;
+// step and step-ca, which Debian does not package, skip even in CI.
 package buildtest
 
 import (
