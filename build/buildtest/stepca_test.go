@@ -38,8 +38,52 @@ func stepTools(t *testing.T) (step, stepCA string) {
 // certificate for the same key), and that a reload serves the new one.
 func TestStepCAIssuesAndRenews(t *testing.T) {
 	step, stepCA := stepTools(t)
+	tlsDir, caURL, env := issueClusterCerts(t, step, stepCA)
+
+	first := leaf(t, filepath.Join(tlsDir, "worker.crt"))
+	if life := first.NotAfter.Sub(first.NotBefore); life < 24*time.Hour || life > 24*time.Hour+5*time.Minute {
+		t.Errorf("worker certificate lives %v, want 24 h", life)
+	}
+	workerCert, err := tlsreload.NewCertReloader(filepath.Join(tlsDir, "worker.crt"), filepath.Join(tlsDir, "worker.key"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := handshake(t, tlsDir, workerCert); got.SerialNumber.Cmp(first.SerialNumber) != 0 {
+		t.Fatalf("handshake served serial %v, want %v", got.SerialNumber, first.SerialNumber)
+	}
+
+	renewal := renewalCommands(t, "worker", tlsDir, caURL, step)
+	if err := runUnitCommand(renewal["ExecCondition"], env); err == nil {
+		t.Error("ExecCondition: a fresh certificate needs renewal?")
+	}
+	// The same command line does answer "renew" for a certificate that
+	// expires within the window, so the refusal above is not a bad path.
+	if err := runUnitCommand(append(renewal["ExecCondition"], "--expires-in", "25h"), env); err != nil {
+		t.Errorf("ExecCondition --expires-in 25h: %v, want renewal needed", err)
+	}
+	if err := runUnitCommand(renewal["ExecStart"], env); err != nil {
+		t.Fatalf("ExecStart (step ca renew): %v", err)
+	}
+	renewed := leaf(t, filepath.Join(tlsDir, "worker.crt"))
+	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 || !renewed.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(first.PublicKey) {
+		t.Fatalf("renewal: serial %v (was %v); same key wanted, so SOTTO_PEER_SPKI pins survive", renewed.SerialNumber, first.SerialNumber)
+	}
+	if err := workerCert.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	if got := handshake(t, tlsDir, workerCert); got.SerialNumber.Cmp(renewed.SerialNumber) != 0 {
+		t.Fatalf("after reload the worker serves serial %v, want the renewed %v", got.SerialNumber, renewed.SerialNumber)
+	}
+}
+
+// issueClusterCerts creates a CA with step ca init, runs step-ca, and
+// issues the router's certificate (provisioner password) and worker
+// 10.77.0.11's (one-time token) into tls/ as docs/deployment.md does. It
+// returns that directory, the CA's URL and the environment for step.
+func issueClusterCerts(t *testing.T, step, stepCA string) (tlsDir, caURL string, env []string) {
+	t.Helper()
 	dir := t.TempDir()
-	tlsDir := filepath.Join(dir, "tls")
+	tlsDir = filepath.Join(dir, "tls")
 	pw := filepath.Join(dir, "password")
 	if err := os.Mkdir(tlsDir, 0o700); err != nil {
 		t.Fatal(err)
@@ -47,7 +91,7 @@ func TestStepCAIssuesAndRenews(t *testing.T) {
 	if err := os.WriteFile(pw, []byte("correct horse battery staple\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "STEPPATH="+filepath.Join(dir, "step"))
+	env = append(os.Environ(), "STEPPATH="+filepath.Join(dir, "step"))
 	addr := freeLoopback(t)
 	sh := func(args ...string) string {
 		t.Helper()
@@ -73,40 +117,7 @@ func TestStepCAIssuesAndRenews(t *testing.T) {
 	sh("ca", "certificate", "10.77.0.11", filepath.Join(tlsDir, "worker.crt"), filepath.Join(tlsDir, "worker.key"),
 		"--token", token, "--ca-url", "https://"+addr, "--root", root, "--not-after", "24h")
 
-	first := leaf(t, filepath.Join(tlsDir, "worker.crt"))
-	if life := first.NotAfter.Sub(first.NotBefore); life < 24*time.Hour || life > 24*time.Hour+5*time.Minute {
-		t.Errorf("worker certificate lives %v, want 24 h", life)
-	}
-	workerCert, err := tlsreload.NewCertReloader(filepath.Join(tlsDir, "worker.crt"), filepath.Join(tlsDir, "worker.key"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := handshake(t, tlsDir, workerCert); got.SerialNumber.Cmp(first.SerialNumber) != 0 {
-		t.Fatalf("handshake served serial %v, want %v", got.SerialNumber, first.SerialNumber)
-	}
-
-	renewal := renewalCommands(t, "worker", tlsDir, "https://"+addr, step)
-	if err := runUnitCommand(renewal["ExecCondition"], env); err == nil {
-		t.Error("ExecCondition: a fresh certificate needs renewal?")
-	}
-	// The same command line does answer "renew" for a certificate that
-	// expires within the window, so the refusal above is not a bad path.
-	if err := runUnitCommand(append(renewal["ExecCondition"], "--expires-in", "25h"), env); err != nil {
-		t.Errorf("ExecCondition --expires-in 25h: %v, want renewal needed", err)
-	}
-	if err := runUnitCommand(renewal["ExecStart"], env); err != nil {
-		t.Fatalf("ExecStart (step ca renew): %v", err)
-	}
-	renewed := leaf(t, filepath.Join(tlsDir, "worker.crt"))
-	if renewed.SerialNumber.Cmp(first.SerialNumber) == 0 || !renewed.PublicKey.(interface{ Equal(crypto.PublicKey) bool }).Equal(first.PublicKey) {
-		t.Fatalf("renewal: serial %v (was %v); same key wanted, so SOTTO_PEER_SPKI pins survive", renewed.SerialNumber, first.SerialNumber)
-	}
-	if err := workerCert.Reload(); err != nil {
-		t.Fatal(err)
-	}
-	if got := handshake(t, tlsDir, workerCert); got.SerialNumber.Cmp(renewed.SerialNumber) != 0 {
-		t.Fatalf("after reload the worker serves serial %v, want the renewed %v", got.SerialNumber, renewed.SerialNumber)
-	}
+	return tlsDir, "https://" + addr, env
 }
 
 // startStepCA runs step-ca until the test ends and waits for its health
