@@ -172,6 +172,9 @@ func New(opts Options, d Deps) (*Server, error) {
 		return metrics.EngineStats{Queued: es.Queued, BusySlots: es.BusySlots, Slots: es.Slots,
 			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
 	})
+	if r, ok := d.Replay.(metrics.ReplayRegister); ok { // in memory: a fill to watch (Redis has none)
+		d.Metrics.SetReplayRegister(r)
+	}
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	s.bodies = newBodyGate(opts.InflightBodyBytes)
 	var err error

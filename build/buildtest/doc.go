@@ -1,10 +1,12 @@
 // Package buildtest checks the deployment files under build/ with the
-// tools that own their formats (systemd-analyze, caddy, nft, promtool) and
-// starts the systemd unit's command line under the unit's restrictions. It
-// holds only tests and their helpers; nothing imports it.
+// tools that own their formats (systemd-analyze, caddy, nft, promtool,
+// step-ca) and starts the single-node and worker units' command lines
+// under the units' restrictions. It holds only tests and their helpers;
+// nothing imports it.
 //
 // A missing tool skips its test with the package to install, except in CI
-// (CI=true), where .ci/run installs every tool and a missing one fails.
+// (CI=true), where .ci/run installs every tool and a missing one fails;
+// step and step-ca, which Debian does not package, skip even in CI.
 package buildtest
 
 import (

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,9 +55,10 @@ func TestCaddyfileValid(t *testing.T) {
 	}
 }
 
-// TestNftablesRules checks the ruleset with nft -c -f (parsed and checked
-// by the kernel, nothing applied), and that the check does reject a broken
-// rule on this machine.
+// TestNftablesRules checks every ruleset under build/nftables with nft -c
+// -f (parsed and checked by the kernel, nothing applied), that the check
+// does reject a broken rule on this machine, and which ports each host
+// opens to the internet (rules not limited to the wg0 interface).
 func TestNftablesRules(t *testing.T) {
 	nft := requireTool(t, "nft", "nftables")
 	broken := filepath.Join(t.TempDir(), "broken.nft")
@@ -66,15 +68,47 @@ func TestNftablesRules(t *testing.T) {
 	if out, err := exec.Command(nft, "-c", "-f", broken).CombinedOutput(); err == nil {
 		t.Fatalf("nft -c accepted a broken ruleset: %s", out)
 	}
-	out, err := exec.Command(nft, "-c", "-f", buildFile(t, "nftables/sotto.nft")).CombinedOutput()
-	if err != nil {
-		if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "Protocol not supported") {
-			if !testenv.InCI() {
-				t.Skipf("buildtest: this kernel or container does not let nft check rules: %s", out)
-			}
-		}
-		t.Fatalf("nft -c -f sotto.nft: %v\n%s", err, out)
+	public := map[string][]string{
+		"sotto.nft":        {"tcp dport { 22, 80, 443 } accept", "udp dport 443 accept"},
+		"sotto-router.nft": {"tcp dport { 22, 80, 443 } accept", "udp dport 443 accept"},
+		"sotto-worker.nft": {"udp dport $wg_port accept"},
 	}
+	for name, want := range public {
+		path := buildFile(t, "nftables/"+name)
+		out, err := exec.Command(nft, "-c", "-f", path).CombinedOutput()
+		if err != nil {
+			if strings.Contains(string(out), "Operation not permitted") || strings.Contains(string(out), "Protocol not supported") {
+				if !testenv.InCI() {
+					t.Skipf("buildtest: this kernel or container does not let nft check rules: %s", out)
+				}
+			}
+			t.Fatalf("nft -c -f %s: %v\n%s", name, err, out)
+		}
+		if got := publicAccepts(t, path); !slices.Equal(got, want) {
+			t.Errorf("%s opens to the internet %q, want %q", name, got, want)
+		}
+	}
+}
+
+// publicAccepts returns the rules of a ruleset that accept a port on any
+// interface (not limited by iifname or iif).
+func publicAccepts(t *testing.T, path string) []string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for line := range strings.Lines(string(data)) {
+		line = strings.TrimSpace(line)
+		if strings.HasPrefix(line, "#") || !strings.Contains(line, "dport") || !strings.HasSuffix(line, "accept") {
+			continue
+		}
+		if !strings.Contains(line, "iifname") && !strings.HasPrefix(line, "iif ") {
+			out = append(out, line)
+		}
+	}
+	return out
 }
 
 // TestSysctlDropIn checks that every key of the sysctl drop-in exists on

@@ -2,22 +2,31 @@ package buildtest
 
 import (
 	"encoding/json"
+	"log/slog"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/metrics"
+	"github.com/sottolabs/sotto/server/ratelimit"
+	"github.com/sottolabs/sotto/server/router"
 )
 
 // TestAlertRules runs promtool check rules and promtool test rules (one
 // unit test per alert in alerts_test.yml), and promtool check config on the
-// example scrape configuration.
+// example scrape configurations (single node, router and workers).
 func TestAlertRules(t *testing.T) {
 	promtool := requireTool(t, "promtool", "prometheus")
 	dir := buildFile(t, "observability")
@@ -25,6 +34,7 @@ func TestAlertRules(t *testing.T) {
 		{"check", "rules", "alerts.yml"},
 		{"test", "rules", "alerts_test.yml"},
 		{"check", "config", "prometheus.yml"},
+		{"check", "config", "prometheus-cluster.yml"},
 	} {
 		cmd := exec.Command(promtool, args...)
 		cmd.Dir = dir
@@ -124,25 +134,59 @@ func dashboardExprs(t *testing.T) []string {
 	return exprs
 }
 
-// registryNames returns the series names a scrape of the server shows,
-// with a histogram's _bucket, _sum and _count.
+// registryNames returns the series names a scrape of the servers shows,
+// with a histogram's _bucket, _sum and _count: a single node's (or a
+// worker's) registry of metrics.New with the engine, locked-memory and
+// replay-register callbacks installed, as `sotto serve` does, and a
+// router's, whose metrics server/router.New registers.
 func registryNames(t *testing.T) map[string]bool {
 	t.Helper()
 	m := metrics.New()
 	m.SetEngineStats(func() metrics.EngineStats { return metrics.EngineStats{Slots: 1} })
 	m.SetLockedBudget(locked.NewBudget(1 << 20))
-	families, err := m.Registry().Gather()
-	if err != nil {
-		t.Fatal(err)
-	}
+	m.SetReplayRegister(replay.NewMemory(10))
 	names := map[string]bool{}
-	for _, f := range families {
-		names[f.GetName()] = true
-		if f.GetType() == dto.MetricType_HISTOGRAM {
-			for _, s := range []string{"_bucket", "_sum", "_count"} {
-				names[f.GetName()+s] = true
+	for _, reg := range []*prometheus.Registry{m.Registry(), routerRegistry(t)} {
+		families, err := reg.Gather()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range families {
+			names[f.GetName()] = true
+			if f.GetType() == dto.MetricType_HISTOGRAM {
+				for _, s := range []string{"_bucket", "_sum", "_count"} {
+					names[f.GetName()+s] = true
+				}
 			}
 		}
 	}
+	for _, want := range []string{"sotto_upstream_circuit_state", "sotto_replay_register_capacity"} {
+		if !names[want] {
+			t.Fatalf("%s not in the registries", want)
+		}
+	}
 	return names
+}
+
+// routerRegistry builds a router over one worker it never contacts (Run
+// is not called) and returns its metrics registry, where every series
+// of that worker exists before the first request.
+func routerRegistry(t *testing.T) *prometheus.Registry {
+	t.Helper()
+	m := metrics.New()
+	budget := locked.NewBudget(locked.Unlimited)
+	_, err := router.New(router.Config{
+		Upstreams: []string{"https://10.77.0.11:8443"}, Transport: http.DefaultTransport, HealthInterval: time.Second,
+		BreakerThreshold: 5, BreakerReset: time.Second, FirstByteTimeout: time.Second, IdleTimeout: time.Second,
+		TotalTimeout: time.Second, RequestTTL: time.Minute, MaxBodyBytes: 1 << 20, PoWMode: router.PoWOff,
+	}, router.Deps{
+		Replay: replay.NewMemory(10), Devices: device.NewOpenPolicy(),
+		IPLimiter: ratelimit.NewMemory(60, 10, 10), DeviceLimiter: ratelimit.NewMemory(60, 10, 10),
+		Streams: ratelimit.NewConcurrency(1, 10), Keyer: ratelimit.NewSharedKeyer(make([]byte, 32), budget),
+		Metrics: m, Log: slog.New(slog.DiscardHandler), ClientIP: clientip.New(nil, true).ClientIP,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Registry()
 }

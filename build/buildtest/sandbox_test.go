@@ -78,7 +78,7 @@ func TestUnitSandboxServes(t *testing.T) {
 	waitReady(t, hc, logs, exited)
 
 	checkConfined(t, cmd.Process.Pid)
-	reply := chatOnce(t, hc, srv)
+	reply := chatOnce(t, hc, "http://sotto", srv)
 	if len(reply) == 0 {
 		t.Fatalf("empty reply; logs:\n%s", logs.Bytes())
 	}
@@ -172,6 +172,13 @@ func unixClient(socket string) *http.Client {
 
 func waitReady(t *testing.T, hc *http.Client, logs *testenv.SyncBuffer, exited chan error) {
 	t.Helper()
+	waitReadyAt(t, hc, "http://sotto", logs, exited)
+}
+
+// waitReadyAt polls baseURL's readiness until 200, the server exits or
+// two minutes pass.
+func waitReadyAt(t *testing.T, hc *http.Client, baseURL string, logs *testenv.SyncBuffer, exited chan error) {
+	t.Helper()
 	for deadline := time.Now().Add(2 * time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		select {
 		case err := <-exited:
@@ -179,7 +186,7 @@ func waitReady(t *testing.T, hc *http.Client, logs *testenv.SyncBuffer, exited c
 			t.Fatalf("server exited before it was ready (%v); logs:\n%s", err, logs.Bytes())
 		default:
 		}
-		resp, err := hc.Get("http://sotto/health/ready")
+		resp, err := hc.Get(baseURL + "/health/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -190,9 +197,9 @@ func waitReady(t *testing.T, hc *http.Client, logs *testenv.SyncBuffer, exited c
 	t.Fatalf("server not ready; logs:\n%s", logs.Bytes())
 }
 
-// chatOnce sends one end-to-end encrypted request through the UNIX socket
-// and returns the reply's text.
-func chatOnce(t *testing.T, hc *http.Client, srv *preparedServer) []byte {
+// chatOnce sends one end-to-end encrypted request to baseURL with hc and
+// returns the reply's text.
+func chatOnce(t *testing.T, hc *http.Client, baseURL string, srv *preparedServer) []byte {
 	t.Helper()
 	priv, err := device.ReadKeyFile(srv.deviceKey, locked.NewBudget(locked.Unlimited))
 	if err != nil {
@@ -200,7 +207,7 @@ func chatOnce(t *testing.T, hc *http.Client, srv *preparedServer) []byte {
 	}
 	defer priv.Destroy()
 	c, err := client.New(client.Config{
-		BaseURL: "http://sotto", SigningKey: srv.pin, DeviceKey: ed25519.PrivateKey(priv.Bytes()), HTTPClient: hc,
+		BaseURL: baseURL, SigningKey: srv.pin, DeviceKey: ed25519.PrivateKey(priv.Bytes()), HTTPClient: hc,
 	})
 	if err != nil {
 		t.Fatal(err)

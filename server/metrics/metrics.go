@@ -6,7 +6,7 @@
 // client sends (no address, device key, header or content) becomes a
 // label or a value.
 //
-// Metrics is safe for concurrent use. Engine and locked-memory gauges are
+// Metrics is safe for concurrent use. Engine, locked-memory and replay-register gauges are
 // read through callbacks at scrape time, so no goroutine polls.
 package metrics
 
@@ -56,6 +56,7 @@ type Metrics struct {
 	rateLimited *prometheus.CounterVec
 	engine      *engineCollector
 	locked      *lockedCollector
+	replay      *replayCollector
 }
 
 // New returns the metrics, registered with a fresh registry along with the
@@ -81,6 +82,7 @@ func New() *Metrics {
 		}, []string{"scope"}),
 		engine: newEngineCollector(),
 		locked: newLockedCollector(),
+		replay: newReplayCollector(),
 	}
 	m.preinitialize()
 	m.reg.MustRegister(
@@ -89,7 +91,7 @@ func New() *Metrics {
 		m.TimeToFirstToken, m.InterTokenLatency, m.RequestDuration, m.QueueWait,
 		m.PromptTokens, m.GeneratedTokens, m.ReplayRejected, m.PoWChallenges,
 		m.ActiveStreams, m.requests, m.rateLimited,
-		m.engine, m.locked,
+		m.engine, m.locked, m.replay,
 	)
 	return m
 }

@@ -52,11 +52,17 @@ type fakeBudget struct{ inUse, limit int64 }
 func (b fakeBudget) InUse() int64 { return b.inUse }
 func (b fakeBudget) Limit() int64 { return b.limit }
 
+type fakeRegister struct{ n, capacity int }
+
+func (r fakeRegister) Len() int      { return r.n }
+func (r fakeRegister) Capacity() int { return r.capacity }
+
 // populated returns metrics with every callback set and one event each.
 func populated() *Metrics {
 	m := New()
 	m.SetEngineStats(func() EngineStats { return EngineStats{BusySlots: 1, Slots: 4, KVCellsUsed: 300, KVCellsTotal: 8192} })
 	m.SetLockedBudget(fakeBudget{inUse: 8192, limit: -1})
+	m.SetReplayRegister(fakeRegister{n: 750, capacity: 1000})
 	m.TimeToFirstToken.Observe(0.25)
 	m.ObserveRequest(200, "")
 	m.ObserveRequest(429, "rate-limited")
@@ -88,6 +94,8 @@ func TestNamesAndTypes(t *testing.T) {
 		"sotto_kv_cells_capacity":           dto.MetricType_GAUGE,
 		"sotto_locked_bytes_in_use":         dto.MetricType_GAUGE,
 		"sotto_locked_bytes_limit":          dto.MetricType_GAUGE,
+		"sotto_replay_register_entries":     dto.MetricType_GAUGE,
+		"sotto_replay_register_capacity":    dto.MetricType_GAUGE,
 		"go_goroutines":                     dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":     dto.MetricType_GAUGE,
 	}
@@ -116,6 +124,7 @@ func TestValues(t *testing.T) {
 	for name, want := range map[string]float64{
 		"sotto_busy_slots": 1, "sotto_slots": 4, "sotto_kv_cells_used": 300, "sotto_kv_cells_capacity": 8192,
 		"sotto_locked_bytes_in_use": 8192, "sotto_locked_bytes_limit": math.Inf(1),
+		"sotto_replay_register_entries": 750, "sotto_replay_register_capacity": 1000,
 	} {
 		if got := gauge(name); got != want {
 			t.Errorf("%s = %v, want %v", name, got, want)
@@ -146,7 +155,7 @@ func TestValues(t *testing.T) {
 
 func TestCallbacksAbsentUntilSet(t *testing.T) {
 	fams := parse(t, scrape(t, New()))
-	for _, name := range []string{"sotto_busy_slots", "sotto_slots", "sotto_locked_bytes_limit"} {
+	for _, name := range []string{"sotto_busy_slots", "sotto_slots", "sotto_locked_bytes_limit", "sotto_replay_register_capacity"} {
 		if _, ok := fams[name]; ok {
 			t.Errorf("%s present before its source was set", name)
 		}

@@ -57,6 +57,7 @@ func (m *upstreamMetrics) init(u *Upstream) {
 		m.requests.WithLabelValues(u.Name, o)
 	}
 	m.inFlight.WithLabelValues(u.Name)
+	m.firstByte.WithLabelValues(u.Name)
 	m.breaker.WithLabelValues(u.Name).Set(0)
 	m.healthy.WithLabelValues(u.Name).Set(0)
 	m.stateErrors.WithLabelValues("replay")

@@ -94,6 +94,9 @@ func New(cfg Config, d Deps) (*Router, error) {
 		return nil, fmt.Errorf("router: %w", err)
 	}
 	r.metrics = m
+	if reg, ok := d.Replay.(metrics.ReplayRegister); ok { // in memory: a fill to watch (Redis has none)
+		d.Metrics.SetReplayRegister(reg)
+	}
 	for i, url := range cfg.Upstreams {
 		u := newUpstream(fmt.Sprintf("w%d", i+1), url, cfg.BreakerThreshold, cfg.BreakerReset, r.onBreaker)
 		r.pool.ups = append(r.pool.ups, u)

@@ -89,6 +89,14 @@ func (f *fakeWorker) chat(w http.ResponseWriter, r *http.Request) {
 // until it is ready.
 func newTestRouter(t *testing.T, workers ...*fakeWorker) *httptest.Server {
 	t.Helper()
+	ts, _ := newTestRouterWithMetrics(t, workers...)
+	return ts
+}
+
+// newTestRouterWithMetrics is newTestRouter, also returning the metrics.
+func newTestRouterWithMetrics(t *testing.T, workers ...*fakeWorker) (*httptest.Server, *metrics.Metrics) {
+	t.Helper()
+	m := metrics.New()
 	urls := make([]string, len(workers))
 	for i, w := range workers {
 		urls[i] = w.srv.URL
@@ -101,7 +109,7 @@ func newTestRouter(t *testing.T, workers ...*fakeWorker) *httptest.Server {
 	}, Deps{
 		Replay: replay.NewMemory(100), Devices: device.NewOpenPolicy(),
 		IPLimiter: ratelimit.NewMemory(600, 100, 100), DeviceLimiter: ratelimit.NewMemory(600, 100, 100),
-		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)), Metrics: metrics.New(),
+		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)), Metrics: m,
 		Log: slog.New(slog.DiscardHandler), ClientIP: clientip.New(nil, false).ClientIP,
 	})
 	if err != nil {
@@ -119,7 +127,7 @@ func newTestRouter(t *testing.T, workers ...*fakeWorker) *httptest.Server {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return ts
+	return ts, m
 }
 
 // sealed is a request body with a valid envelope header and its device
