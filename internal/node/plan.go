@@ -147,6 +147,9 @@ func basePlan(cfg config.Config) Plan {
 			Threads:        cfg.Threads,
 			QueueDepth:     cfg.QueueDepth,
 			MaxTokensCap:   cfg.MaxTokensCap,
+			// Issue 11: conversations' KV prefixes, in locked memory.
+			PrefixCacheBytes:  cfg.PrefixCacheBytes,
+			PrefixCacheMaxTTL: cfg.PrefixCacheMaxTTL(),
 		},
 		Server:       serverOptions(cfg),
 		PoWBits:      cfg.PoWBits,
