@@ -180,5 +180,6 @@ func serverOptions(cfg config.Config) server.Options {
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
+		ConversationCache:   cfg.PrefixCacheBytes > 0,
 	}
 }
