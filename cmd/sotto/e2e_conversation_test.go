@@ -6,11 +6,9 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"encoding/hex"
-	"io"
-	"net/http"
+	"encoding/json"
 	"os"
 	"os/exec"
-	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -50,7 +48,7 @@ func TestE2EConversationCacheExpiry(t *testing.T) {
 	if len(replies) != 2 || len(replies[0]) < 16 {
 		t.Fatalf("replies %q", replies)
 	}
-	if n := serverMetric(t, s, "sotto_prompt_tokens_cached_total"); n <= 0 {
+	if n := s.serverCounter(t, "sotto_prompt_tokens_cached_total"); n <= 0 {
 		t.Fatalf("sotto_prompt_tokens_cached_total = %v after two turns of one conversation", n)
 	}
 	tokens := promptTokenBytes(t, first)
@@ -87,26 +85,6 @@ func (s *e2eServer) chatLines(t *testing.T, stdin string, args ...string) string
 	return string(out)
 }
 
-// serverMetric reads one unlabelled series of the server's /metrics.
-func serverMetric(t *testing.T, s *e2eServer, name string) float64 {
-	t.Helper()
-	resp, err := s.http.Get(s.url + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		t.Fatalf("GET /metrics: %d", resp.StatusCode)
-	}
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
-	if m == nil {
-		t.Fatalf("%s not in /metrics", name)
-	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
-	return v
-}
-
 // promptTokenBytes is the token ids of the one-message prompt, as the
 // server's engine formats it, in memory order (int32, little-endian),
 // without the last two tokens (the cached prefix of the next turn keeps
@@ -137,4 +115,37 @@ func promptTokenBytes(t *testing.T, prompt string) []byte {
 		out = binary.LittleEndian.AppendUint32(out, uint32(tok))
 	}
 	return out
+}
+
+// TestBenchTurns: `sotto bench turns` runs the conversation without and
+// with the cache: the same replies and prompt sizes, and the server
+// reused at least all but the last token of every earlier turn's prompt
+// in the cached run.
+func TestBenchTurns(t *testing.T) {
+	s := startServe(t, append(raisedLimits, "SOTTO_PREFIX_CACHE_BYTES=16777216")...)
+	out, err := exec.Command("sotto", "bench", "turns", "--server", s.url, "--pin", s.pin, "--device-key", s.deviceKey,
+		"--turns", "3", "--history-tokens", "40", "--max-tokens", "8").Output()
+	if err != nil {
+		t.Fatalf("bench turns: %v\nserver logs:\n%s", err, s.logs.Bytes())
+	}
+	var res benchTurnsResult
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("output %q: %v", out, err)
+	}
+	if len(res.NoCache) != 3 || len(res.Cache) != 3 || !res.RepliesIdentical {
+		t.Fatalf("result %+v", res)
+	}
+	want := 0
+	for i := range 3 {
+		a, b := res.NoCache[i], res.Cache[i]
+		if a.PromptTokens != b.PromptTokens || a.PromptTokens < 40 || a.TTFTMs <= 0 || b.TTFTMs <= 0 {
+			t.Fatalf("turn %d: without the cache %+v, with %+v", i+1, a, b)
+		}
+		if i < 2 {
+			want += b.PromptTokens - 1
+		}
+	}
+	if got := s.serverCounter(t, "sotto_prompt_tokens_cached_total"); got < float64(want) {
+		t.Fatalf("the server reused %v prompt tokens, want at least %d", got, want)
+	}
 }
