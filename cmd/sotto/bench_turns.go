@@ -26,6 +26,7 @@ type benchTurnsFlags struct {
 	seed                                       uint64
 	timeout                                    time.Duration
 	llamaServer                                string
+	llamaServerPlain                           bool
 }
 
 var benchTurnsOpts benchTurnsFlags
@@ -68,6 +69,7 @@ func init() {
 	f.Uint64Var(&o.seed, "seed", 1, "seed of the synthetic words")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Minute, "bound on the whole run")
 	f.StringVar(&o.llamaServer, "llama-server", "", "also run the conversation against this llama-server (http://host:port)")
+	f.BoolVar(&o.llamaServerPlain, "llama-server-plain", false, "send llama-server the messages joined by newlines (/completion), as Sotto renders a model without a chat template")
 	_ = benchTurnsCmd.MarkFlagRequired("server")
 	_ = benchTurnsCmd.MarkFlagRequired("pin")
 	benchCmd.AddCommand(benchTurnsCmd)

@@ -16,13 +16,18 @@ import (
 // read the same history) through llama.cpp's OpenAI-compatible streaming
 // endpoint with cache_prompt, its slot keeping the previous prompt.
 
+// llamaHTTP opens a connection per request: llama-server may close a
+// kept-alive connection after a stream, and reusing it fails (EOF).
+var llamaHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 type llamaMessage struct {
 	Role    string `json:"role"`
 	Content string `json:"content"`
 }
 
 type llamaChunk struct {
-	Choices []struct {
+	Content string     `json:"content"` // /completion
+	Choices []struct { // /v1/chat/completions
 		Delta struct {
 			Content string `json:"content"`
 		} `json:"delta"`
@@ -52,21 +57,38 @@ func llamaServerConversation(ctx context.Context, o benchTurnsFlags, replies []s
 	return out, nil
 }
 
+// llamaServerBody is one turn's request: the chat endpoint, or with
+// --llama-server-plain the completion endpoint with the messages joined by
+// "\n", which is how Sotto's engine renders a model without a chat
+// template (llama-server would apply ChatML), so both read the same tokens.
+func llamaServerBody(o benchTurnsFlags, msgs []llamaMessage) (path string, body []byte) {
+	req := map[string]any{"stream": true, "temperature": 0, "seed": o.seed, "cache_prompt": true}
+	path = "/v1/chat/completions"
+	if o.llamaServerPlain {
+		contents := make([]string, len(msgs))
+		for i, m := range msgs {
+			contents[i] = m.Content
+		}
+		path, req["prompt"], req["n_predict"] = "/completion", strings.Join(contents, "\n"), o.maxTokens
+	} else {
+		req["messages"], req["max_tokens"] = msgs, o.maxTokens
+	}
+	body, _ = json.Marshal(req)
+	return path, body
+}
+
 // llamaServerTurn sends one streamed greedy request and times its first
 // text; the prompt and cached token counts come from its timings.
 func llamaServerTurn(ctx context.Context, o benchTurnsFlags, msgs []llamaMessage) (turnTiming, error) {
-	body, _ := json.Marshal(map[string]any{
-		"messages": msgs, "stream": true, "max_tokens": o.maxTokens,
-		"temperature": 0, "seed": o.seed, "cache_prompt": true,
-	})
+	path, body := llamaServerBody(o, msgs)
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost,
-		strings.TrimSuffix(o.llamaServer, "/")+"/v1/chat/completions", bytes.NewReader(body))
+		strings.TrimSuffix(o.llamaServer, "/")+path, bytes.NewReader(body))
 	if err != nil {
 		return turnTiming{}, err
 	}
 	req.Header.Set("Content-Type", "application/json")
 	start := time.Now()
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := llamaHTTP.Do(req)
 	if err != nil {
 		return turnTiming{}, err
 	}
@@ -87,7 +109,7 @@ func llamaServerTurn(ctx context.Context, o benchTurnsFlags, msgs []llamaMessage
 		if err := json.Unmarshal([]byte(data), &ch); err != nil {
 			return turnTiming{}, fmt.Errorf("chunk: %w", err)
 		}
-		if first.IsZero() && len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "" {
+		if first.IsZero() && (ch.Content != "" || len(ch.Choices) > 0 && ch.Choices[0].Delta.Content != "") {
 			first = time.Now()
 		}
 		if ch.Timings != nil {
