@@ -72,7 +72,7 @@ func (s *chatSession) loop(in io.Reader) error {
 	lines := readLines(in)
 	history := s.base[:len(s.base):len(s.base)]
 	s.newConversation()
-	defer s.conv.Forget()
+	defer func() { s.conv.Forget() }() // the current one, after any /reset
 	prompt, stderr := isTerminal(in), s.cmd.ErrOrStderr()
 	failed := 0
 	for !s.intr.quitting() {
