@@ -195,3 +195,25 @@ func settle(t *testing.T, h *harness, base int64) int64 {
 	})
 	return h.budget.InUse() - base
 }
+
+// TestConversationCacheTTLCapped: a client's ttl (600 s here) is capped by
+// the server's (1 s): once it passes, the engine wipes and frees the entry
+// on its own (the locked bytes return to the baseline) and the next turn
+// misses.
+func TestConversationCacheTTLCapped(t *testing.T) {
+	h := newHarness(t, config{prefixCacheBytes: 16 << 20, prefixMaxTTL: time.Second})
+	c := h.client(h.devices[0], crypto.SuiteX25519)
+	base := h.budget.InUse()
+	secret := newSecret()
+	first := []convMsg{{"user", prompt(4)}}
+	r1, _, _ := c.turn(t, first, secret)
+	if held := settle(t, h, base); held <= 0 {
+		t.Fatalf("no entry stored (%d bytes held)", held)
+	}
+	waitFor(t, "the capped ttl to pass and the entry to be freed", 10*time.Second, func() bool {
+		return h.budget.InUse() == base
+	})
+	if _, cached, _ := c.turn(t, secondTurn(first, r1.text), secret); cached != 0 {
+		t.Fatalf("turn 2 after the ttl took %d cached tokens", cached)
+	}
+}
