@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -55,10 +56,7 @@ func (b fakeBudget) Limit() int64 { return b.limit }
 // populated returns metrics with every callback set and one event each.
 func populated() *Metrics {
 	m := New()
-	m.SetEngineStats(func() EngineStats {
-		return EngineStats{BusySlots: 1, Slots: 4, KVCellsUsed: 300, KVCellsTotal: 8192,
-			PromptTokensPrefilled: 120, PromptTokensCached: 80}
-	})
+	m.SetEngineStats(func() EngineStats { return EngineStats{BusySlots: 1, Slots: 4, KVCellsUsed: 300, KVCellsTotal: 8192} })
 	m.SetLockedBudget(fakeBudget{inUse: 8192, limit: -1})
 	m.TimeToFirstToken.Observe(0.25)
 	m.ObserveRequest(200, "")
@@ -73,29 +71,28 @@ func populated() *Metrics {
 func TestNamesAndTypes(t *testing.T) {
 	fams := parse(t, scrape(t, populated()))
 	want := map[string]dto.MetricType{
-		"sotto_time_to_first_token_seconds":   dto.MetricType_HISTOGRAM,
-		"sotto_inter_token_latency_seconds":   dto.MetricType_HISTOGRAM,
-		"sotto_request_duration_seconds":      dto.MetricType_HISTOGRAM,
-		"sotto_queue_wait_seconds":            dto.MetricType_HISTOGRAM,
-		"sotto_requests_total":                dto.MetricType_COUNTER,
-		"sotto_prompt_tokens_total":           dto.MetricType_COUNTER,
-		"sotto_generated_tokens_total":        dto.MetricType_COUNTER,
-		"sotto_rate_limited_total":            dto.MetricType_COUNTER,
-		"sotto_replay_rejected_total":         dto.MetricType_COUNTER,
-		"sotto_pow_challenges_total":          dto.MetricType_COUNTER,
-		"sotto_active_streams":                dto.MetricType_GAUGE,
-		"sotto_queued_requests":               dto.MetricType_GAUGE,
-		"sotto_busy_slots":                    dto.MetricType_GAUGE,
-		"sotto_slots":                         dto.MetricType_GAUGE,
-		"sotto_kv_cells_used":                 dto.MetricType_GAUGE,
-		"sotto_kv_cells_capacity":             dto.MetricType_GAUGE,
-		"sotto_prompt_tokens_prefilled_total": dto.MetricType_COUNTER,
-		"sotto_prompt_tokens_cached_total":    dto.MetricType_COUNTER,
-		"sotto_locked_bytes_in_use":           dto.MetricType_GAUGE,
-		"sotto_locked_bytes_limit":            dto.MetricType_GAUGE,
-		"go_goroutines":                       dto.MetricType_GAUGE,
-		"process_resident_memory_bytes":       dto.MetricType_GAUGE,
+		"sotto_time_to_first_token_seconds": dto.MetricType_HISTOGRAM,
+		"sotto_inter_token_latency_seconds": dto.MetricType_HISTOGRAM,
+		"sotto_request_duration_seconds":    dto.MetricType_HISTOGRAM,
+		"sotto_queue_wait_seconds":          dto.MetricType_HISTOGRAM,
+		"sotto_requests_total":              dto.MetricType_COUNTER,
+		"sotto_prompt_tokens_total":         dto.MetricType_COUNTER,
+		"sotto_generated_tokens_total":      dto.MetricType_COUNTER,
+		"sotto_rate_limited_total":          dto.MetricType_COUNTER,
+		"sotto_replay_rejected_total":       dto.MetricType_COUNTER,
+		"sotto_pow_challenges_total":        dto.MetricType_COUNTER,
+		"sotto_active_streams":              dto.MetricType_GAUGE,
+		"sotto_queued_requests":             dto.MetricType_GAUGE,
+		"sotto_busy_slots":                  dto.MetricType_GAUGE,
+		"sotto_slots":                       dto.MetricType_GAUGE,
+		"sotto_kv_cells_used":               dto.MetricType_GAUGE,
+		"sotto_kv_cells_capacity":           dto.MetricType_GAUGE,
+		"sotto_locked_bytes_in_use":         dto.MetricType_GAUGE,
+		"sotto_locked_bytes_limit":          dto.MetricType_GAUGE,
+		"go_goroutines":                     dto.MetricType_GAUGE,
+		"process_resident_memory_bytes":     dto.MetricType_GAUGE,
 	}
+	maps.Copy(want, promptTokenMetrics)
 	for name, typ := range want {
 		f, ok := fams[name]
 		if !ok {
@@ -128,11 +125,6 @@ func TestValues(t *testing.T) {
 	}
 	if got := fams["sotto_generated_tokens_total"].GetMetric()[0].GetCounter().GetValue(); got != 7 {
 		t.Errorf("generated tokens = %v", got)
-	}
-	for name, want := range map[string]float64{"sotto_prompt_tokens_prefilled_total": 120, "sotto_prompt_tokens_cached_total": 80} {
-		if got := fams[name].GetMetric()[0].GetCounter().GetValue(); got != want {
-			t.Errorf("%s = %v, want %v", name, got, want)
-		}
 	}
 	if h := fams["sotto_time_to_first_token_seconds"].GetMetric()[0].GetHistogram(); h.GetSampleCount() != 1 || h.GetSampleSum() != 0.25 {
 		t.Errorf("ttft histogram = %v", h)
