@@ -34,6 +34,9 @@ type Request struct {
 	TopK        *int
 	Seed        *uint64
 	Stop        []string
+	// Conversation, when set, lets the server reuse the conversation's
+	// earlier prompt (Conversation); nil sends every request on its own.
+	Conversation *Conversation
 }
 
 // Result is the content of the stream's final chunk. FinishReason is
@@ -61,6 +64,7 @@ type wireRequest struct {
 	TopK        *int          `json:"top_k,omitempty"`
 	Seed        *uint64       `json:"seed,omitempty"`
 	Stop        []string      `json:"stop,omitempty"`
+	Cache       *wireCache    `json:"cache,omitempty"`
 }
 
 // marshal checks r and returns its inner request JSON. Errors wrap
@@ -72,7 +76,7 @@ func (r *Request) marshal() ([]byte, error) {
 	w := wireRequest{
 		Messages:  make([]wireMessage, len(r.Messages)),
 		MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP,
-		TopK: r.TopK, Seed: r.Seed, Stop: r.Stop,
+		TopK: r.TopK, Seed: r.Seed, Stop: r.Stop, Cache: r.Conversation.wire(),
 	}
 	for i, m := range r.Messages {
 		w.Messages[i] = wireMessage(m)

@@ -2,6 +2,7 @@ package crypto
 
 import (
 	"bytes"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
@@ -63,6 +64,7 @@ func FuzzParseRequest(f *testing.F) {
 		`{"messages":[{"role":"system","content":""},{"content":"\"\\\/\b\f\n\r\t","role":"assistant"}]}`,
 		`{"messages":[{"role":"user","content":"\ud800"}]}`,
 		`{"messages":[],"seed":1e3}`,
+		`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":600}}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -88,6 +90,10 @@ func checkAgainstStdlib(t *testing.T, in []byte, req Request) {
 		TopK        *int     `json:"top_k"`
 		Seed        *uint64  `json:"seed"`
 		Stop        []string `json:"stop"`
+		Cache       *struct {
+			Secret string
+			TTL    *int `json:"ttl"`
+		} `json:"cache"`
 	}
 	d := json.NewDecoder(bytes.NewReader(in))
 	d.DisallowUnknownFields()
@@ -116,6 +122,42 @@ func checkAgainstStdlib(t *testing.T, in []byte, req Request) {
 		if string(s) != std.Stop[i] {
 			t.Fatalf("stop %d differs", i)
 		}
+	}
+	checkCacheAgainstStdlib(t, req, std.Cache != nil, stdSecret(std.Cache), stdTTL(std.Cache))
+}
+
+func stdSecret(c *struct {
+	Secret string
+	TTL    *int `json:"ttl"`
+}) string {
+	if c == nil {
+		return ""
+	}
+	return c.Secret
+}
+
+func stdTTL(c *struct {
+	Secret string
+	TTL    *int `json:"ttl"`
+}) int {
+	if c == nil || c.TTL == nil {
+		return 0
+	}
+	return *c.TTL
+}
+
+// checkCacheAgainstStdlib: an accepted cache member is canonical
+// base64url of 16 bytes, equal to the parser's secret, with its ttl.
+func checkCacheAgainstStdlib(t *testing.T, req Request, has bool, secret string, ttl int) {
+	if has != (req.CacheSecret != nil) {
+		t.Fatalf("cache present %v, encoding/json %v", req.CacheSecret != nil, has)
+	}
+	if !has {
+		return
+	}
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(secret)
+	if err != nil || !bytes.Equal(raw, req.CacheSecret) || len(raw) != CacheSecretSize || req.CacheTTL != ttl {
+		t.Fatalf("cache %x ttl %d, encoding/json %q ttl %d (%v)", req.CacheSecret, req.CacheTTL, secret, ttl, err)
 	}
 }
 

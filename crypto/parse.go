@@ -5,8 +5,8 @@ package crypto
 // so no content is copied out of locked memory or made into a Go string.
 //
 // The grammar is strict: the top level is one object whose members are
-// messages (required), max_tokens, temperature, top_p, top_k, seed and
-// stop; unknown members are refused (CodeMember) rather than ignored, so a
+// messages (required), max_tokens, temperature, top_p, top_k, seed, stop
+// and cache; unknown members are refused (CodeMember) rather than ignored, so a
 // client never believes a parameter the server does not implement took
 // effect. Errors are *RequestError.
 func ParseRequest(plain []byte, lim Limits) (Request, error) {
@@ -40,6 +40,7 @@ const (
 	memTopK
 	memSeed
 	memStop
+	memCache
 )
 
 // object parses the top-level object member by member.
@@ -103,6 +104,8 @@ func (p *reqParser) member(name []byte) (int, error) {
 		return memSeed, err
 	case "stop":
 		return memStop, p.stop()
+	case "cache":
+		return memCache, p.cache()
 	}
 	return 0, reqErr(CodeMember)
 }

@@ -20,6 +20,8 @@ const (
 	CodeTopP        = "range:top_p"
 	CodeTopK        = "range:top_k"
 	CodeSeed        = "range:seed"
+	CodeCache       = "cache"           // cache not an object, secret missing or not 22 canonical base64url characters
+	CodeCacheTTL    = "range:cache.ttl" // cache.ttl not an integer 1 .. MaxCacheTTL
 	// Codes the server answers after asking its engine, before the stream
 	// (protocol section 6); ParseRequest never returns them.
 	CodeNUL              = "nul"                // a message contains U+0000
@@ -82,6 +84,12 @@ type Request struct {
 	Seed           uint64
 	HasSeed        bool
 	Stop           [][]byte
+	// CacheSecret is the conversation-cache secret (CacheSecretSize
+	// bytes, a view into the plaintext like Content), nil when the
+	// request has no cache member. CacheTTL is its ttl in seconds, 0 when
+	// absent (the server's maximum applies).
+	CacheSecret []byte
+	CacheTTL    int
 }
 
 // Limits bounds an inner request. A zero field takes its default.

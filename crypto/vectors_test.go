@@ -48,6 +48,10 @@ type vecPadding struct {
 type vecRequest struct {
 	JSON  string `json:"json"`
 	Error string `json:"error"` // "" when valid
+	// The cache member of a valid request: the decoded secret (hex) and
+	// the ttl (0 when absent).
+	CacheSecret string `json:"cache_secret,omitempty"`
+	CacheTTL    int    `json:"cache_ttl,omitempty"`
 }
 
 type vecSuite struct {
@@ -166,7 +170,7 @@ func TestProtocolVectors(t *testing.T) {
 			"Byte strings are lowercase hex; *_json, sse and sse_event are text.",
 			"Fixed inputs: SHA-256(\"sotto/v1 project vectors\" || 0x00 || label || counter byte), truncated.",
 			"sk_r is the 32-byte private key (X25519 scalar / X-Wing seed). ephemeral_input is RFC 9180 DeriveKeyPair ikm for X25519, the 64-byte X-Wing encapsulation seed for X-Wing.",
-			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid (the server's engine check may still refuse a valid one: a NUL in content is code nul, section 6).",
+			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid (the server's engine check may still refuse a valid one: a NUL in content is code nul, section 6). cache_secret (hex) and cache_ttl are the decoded cache member of a valid request (section 3.2.1).",
 			"stream_edge_cases (first case only) use its response keys: outcome ok (opens to reply_text and final_json), corrupt or truncated; protocol sections 5.2 and 5.3.",
 		},
 	}
@@ -175,8 +179,8 @@ func TestProtocolVectors(t *testing.T) {
 		v.Padding = append(v.Padding, vecPadding{n, p, ok})
 	}
 	for _, js := range vecInnerRequests {
-		_, err := ParseRequest([]byte(js), Limits{})
-		v.Requests = append(v.Requests, vecRequest{js, codeOrEmpty(err)})
+		req, err := ParseRequest([]byte(js), Limits{})
+		v.Requests = append(v.Requests, vecRequest{js, codeOrEmpty(err), hex.EncodeToString(req.CacheSecret), req.CacheTTL})
 	}
 	for _, spec := range caseSpecs {
 		v.Cases = append(v.Cases, genCase(t, spec))
@@ -222,6 +226,14 @@ var vecInnerRequests = []string{
 	" \t\r\n{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]} \n",
 	`{"messages":[{"role":"user","content":"a\u0000b"}]}`,
 	"\ufeff{\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}",
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":600}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ"}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleR"}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ==","ttl":600}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"ttl":600}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":0}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":86401}}`,
+	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","salt":"x"}}`,
 }
 
 func codeOrEmpty(err error) string {

@@ -23,7 +23,8 @@ func (s *Server) AdmissionCost(bodyBytes int) int64 {
 	need := locked.OpenCost(crypto.SeedSize) + // the key's seed, out of its enclave
 		locked.Cost(bodyBytes) +
 		2*locked.Cost(s.opts.StreamBufferBytes) +
-		locked.Cost(crypto.StreamScratchSize(s.opts.PadQuantum))
+		locked.Cost(crypto.StreamScratchSize(s.opts.PadQuantum)) +
+		s.conversationCost()
 	if e, ok := s.attached().(lockedCoster); ok {
 		need += e.RequestLockedCost(bodyBytes, s.maxMessages())
 	}

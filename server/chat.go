@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/internal/engine"
@@ -39,6 +40,10 @@ type chatState struct {
 	// prompt tokenized in locked memory before the 200.
 	engineReq *engine.Request
 	prepared  *engine.Prepared
+	// device is the verified device key; conversation the locked buffer
+	// holding the engine's prefix key (conversation.go), nil without one.
+	device       device.Key
+	conversation *locked.Buffer
 }
 
 // handleChat serves POST /api/chat: the checks of protocol section 4 in
@@ -77,6 +82,9 @@ func (s *Server) handleChat(c echo.Context) error {
 
 func (st *chatState) cleanup() {
 	st.prepared.Release()
+	if st.conversation != nil {
+		st.conversation.Destroy()
+	}
 	if st.opened != nil {
 		st.opened.Destroy()
 	}
@@ -190,6 +198,7 @@ func (s *Server) checkDevice(st *chatState) *problem.Problem {
 	if p != nil {
 		return p
 	}
+	st.device = dk
 	id := dk.ID()
 	var err error
 	if st.deviceID, err = s.keyer.Key("device", id[:]); err != nil {

@@ -146,6 +146,7 @@ func (s *Server) engineRequest(st *chatState) *engine.Request {
 	} else {
 		req.Sampling.Seed = s.randomSeed()
 	}
+	s.setConversation(st, req)
 	return req
 }
 

@@ -94,6 +94,8 @@ type config struct {
 	padQuantum        int           // 0: crypto.DefaultPadQuantum
 	inflightBodies    int64         // 0: the server's default
 	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
+	prefixCacheBytes  int64         // the engine's prefix cache; 0: off (and requests' cache member ignored)
+	prefixMaxTTL      time.Duration // 0: the engine's default
 }
 
 // harness is one server over loopback with its own engine, keys, devices,
@@ -134,6 +136,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 	e, err := llama.NewEngine(m, llama.Config{
 		Slots: cfg.slots, ContextPerSlot: 256, Threads: 1,
 		QueueDepth: engineQueue, MaxTokensCap: 256, Budget: h.budget,
+		PrefixCacheBytes: cfg.prefixCacheBytes, PrefixCacheMaxTTL: cfg.prefixMaxTTL,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +195,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		PoWMode:             cfg.powMode,
 		PoWAutoThreshold:    0.8,
 		MetricsOnMainListen: true,
+		ConversationCache:   cfg.prefixCacheBytes > 0,
 	}, server.Deps{
 		Engine:        e,
 		Keys:          h.store,

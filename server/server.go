@@ -84,6 +84,9 @@ type Options struct {
 	ServeCapacity       bool          // GET /api/capacity for a router (worker role)
 	WriteTimeout        time.Duration // per stream write+flush; 0: DefaultWriteTimeout
 	InflightBodyBytes   int64         // bodies read before admission, all clients; 0: DefaultInflightBodyBytes
+	// ConversationCache honours requests' cache member (the engine has a
+	// prefix cache, SOTTO_PREFIX_CACHE_BYTES > 0); off, it is ignored.
+	ConversationCache bool
 }
 
 // DefaultInflightBodyBytes caps the bytes of request bodies held before
@@ -170,7 +173,8 @@ func New(opts Options, d Deps) (*Server, error) {
 	d.Metrics.SetEngineStats(func() metrics.EngineStats {
 		es := s.engineStats()
 		return metrics.EngineStats{Queued: es.Queued, BusySlots: es.BusySlots, Slots: es.Slots,
-			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells}
+			KVCellsUsed: es.KVUsedCells, KVCellsTotal: es.KVTotalCells,
+			PromptTokensPrefilled: es.PromptTokensPrefilled, PromptTokensCached: es.PromptTokensCached}
 	})
 	if r, ok := d.Replay.(metrics.ReplayRegister); ok { // in memory: a fill to watch (Redis has none)
 		d.Metrics.SetReplayRegister(r)

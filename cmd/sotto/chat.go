@@ -42,6 +42,7 @@ var chatOpts struct {
 	temperature                                   float64
 	seed                                          uint64
 	dev, verbose, quiet                           bool
+	noCache                                       bool
 }
 
 var chatCmd = &cobra.Command{
@@ -52,7 +53,10 @@ var chatCmd = &cobra.Command{
 		"device key, and prints the reply as it streams. With -p it answers one prompt;\n" +
 		"otherwise it reads one message per line from standard input and keeps the\n" +
 		"conversation (sent whole each turn) until /exit or end of input; /reset forgets\n" +
-		"it. Ctrl-C stops the reply being written; a second Ctrl-C quits. After each\n" +
+		"it. The server may keep the conversation's prompt between turns, named by a\n" +
+		"random secret sealed in each request, so a turn reads only what is new\n" +
+		"(--no-cache: not); /reset also forgets the secret.\n" +
+		"Ctrl-C stops the reply being written; a second Ctrl-C quits. After each\n" +
 		"reply, standard error gets tokens, time to first token and tokens/s (--quiet:\n" +
 		"not). See docs/client.md.",
 	Args: cobra.NoArgs,
@@ -269,6 +273,7 @@ func init() {
 	f.Uint64Var(&chatOpts.seed, "seed", 0, "sampling seed (default: random)")
 	f.BoolVar(&chatOpts.dev, "dev", false, "use the development server of make run: "+devServer+", "+devDeviceKey+", pin from "+devKeyDir)
 	f.BoolVar(&chatOpts.verbose, "verbose", false, "also print the finish reason and prompt tokens to standard error")
+	f.BoolVar(&chatOpts.noCache, "no-cache", false, "interactive mode: do not let the server keep the conversation's prompt between turns (each turn reads the whole history again)")
 	f.BoolVar(&chatOpts.quiet, "quiet", false, "do not print tokens, time to first token and tokens/s after each reply")
 	chatCmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
 	rootCmd.AddCommand(chatCmd)

@@ -14,13 +14,15 @@ import (
 )
 
 // chatSession is one run of `sotto chat`: the client, the conversation
-// so far (kept here, sent whole each turn: the server keeps nothing
-// between requests) and the Ctrl-C handling.
+// so far (kept here, sent whole each turn), the secret under which the
+// server may keep its prompt between turns (docs/protocol.md 3.2.1; nil
+// for -p and --no-cache) and the Ctrl-C handling.
 type chatSession struct {
 	cmd  *cobra.Command
 	c    *client.Client
 	dev  device.Key // this device's public key, for the enrolment hint
 	base []client.Message
+	conv *client.Conversation
 	intr *interrupts
 }
 
@@ -69,6 +71,8 @@ func readLines(in io.Reader) <-chan inputLine {
 func (s *chatSession) loop(in io.Reader) error {
 	lines := readLines(in)
 	history := s.base[:len(s.base):len(s.base)]
+	s.newConversation()
+	defer func() { s.conv.Forget() }() // the current one, after any /reset
 	prompt, stderr := isTerminal(in), s.cmd.ErrOrStderr()
 	failed := 0
 	for !s.intr.quitting() {
@@ -96,6 +100,7 @@ func (s *chatSession) loop(in io.Reader) error {
 			return failedTurns(failed)
 		case "/reset":
 			history = s.base[:len(s.base):len(s.base)]
+			s.newConversation()
 			fmt.Fprintln(stderr, "[conversation cleared]")
 			continue
 		}
@@ -116,4 +121,15 @@ func failedTurns(n int) error {
 		return fmt.Errorf("chat: %d turn(s) failed", n)
 	}
 	return nil
+}
+
+// newConversation forgets the current conversation's secret and, unless
+// --no-cache, draws a fresh one: the server's copy of the old prompt can
+// no longer be named and expires unused.
+func (s *chatSession) newConversation() {
+	s.conv.Forget()
+	s.conv = nil
+	if !chatOpts.noCache {
+		s.conv = client.NewConversation(0) // the server's ttl
+	}
 }

@@ -86,8 +86,42 @@ func TestChatInteractiveKeepsHistory(t *testing.T) {
 		t.Fatalf("%d requests, want 2", len(rec))
 	}
 	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}]}`
-	if rec[1].Inner != want || rec[1].Suite != crypto.SuiteXWing {
+	inner, secret := splitCache(rec[1].Inner)
+	if inner != want || rec[1].Suite != crypto.SuiteXWing {
 		t.Errorf("second request = %s (%s), want %s (xwing)", rec[1].Inner, rec[1].Suite, want)
+	}
+	// Both turns name the same conversation, so the server can reuse the
+	// first turn's prompt.
+	if _, s1 := splitCache(rec[0].Inner); secret == "" || s1 != secret {
+		t.Errorf("conversation secrets %q then %q, want one and the same", s1, secret)
+	}
+}
+
+// splitCache removes the cache member (docs/protocol.md 3.2.1) from an
+// inner request and returns the rest and the secret ("" without one).
+func splitCache(inner string) (rest, secret string) {
+	re := regexp.MustCompile(`,"cache":\{"secret":"([A-Za-z0-9_-]{22})"\}`)
+	m := re.FindStringSubmatch(inner)
+	if m == nil {
+		return inner, ""
+	}
+	return re.ReplaceAllString(inner, ""), m[1]
+}
+
+// TestChatNoCache: with --no-cache no request carries a cache member.
+func TestChatNoCache(t *testing.T) {
+	s := clienttest.New(t)
+	if _, errOut, err := runChatCmd(t, s, "one\ntwo\n", "--quiet", "--no-cache"); err != nil {
+		t.Fatalf("chat: %v (stderr %q)", err, errOut)
+	}
+	rec := s.Received()
+	if len(rec) != 2 {
+		t.Fatalf("%d requests, want 2", len(rec))
+	}
+	for _, r := range rec {
+		if strings.Contains(r.Inner, `"cache"`) {
+			t.Errorf("request with --no-cache: %s", r.Inner)
+		}
 	}
 }
 
@@ -110,7 +144,7 @@ func TestChatInteractiveFailedTurn(t *testing.T) {
 	}
 	// The failed turn is not in the history.
 	want := `{"messages":[{"role":"user","content":"secret two"}]}`
-	if rec := s.Received(); len(rec) != 1 || rec[0].Inner != want {
+	if rec := s.Received(); len(rec) != 1 || first(splitCache(rec[0].Inner)) != want {
 		t.Errorf("requests = %+v, want one with %s", rec, want)
 	}
 }
@@ -137,7 +171,16 @@ func TestChatReset(t *testing.T) {
 		t.Fatalf("err %v, stderr %q", err, errOut)
 	}
 	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}]}`
-	if rec := s.Received(); len(rec) != 2 || rec[1].Inner != want {
-		t.Errorf("requests = %+v, want the second with %s", rec, want)
+	rec := s.Received()
+	if len(rec) != 2 || first(splitCache(rec[1].Inner)) != want {
+		t.Fatalf("requests = %+v, want the second with %s", rec, want)
+	}
+	// /reset also forgets the conversation's secret.
+	_, before := splitCache(rec[0].Inner)
+	_, after := splitCache(rec[1].Inner)
+	if before == "" || after == "" || before == after {
+		t.Errorf("secrets before and after /reset: %q, %q", before, after)
 	}
 }
+
+func first(s, _ string) string { return s }

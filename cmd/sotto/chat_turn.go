@@ -28,7 +28,7 @@ func (s *chatSession) turn(msgs []client.Message) (string, error) {
 	out := s.cmd.OutOrStdout()
 	var reply strings.Builder
 	clock := turnClock{start: time.Now()}
-	res, err := s.c.Chat(ctx, chatRequest(s.cmd, msgs), func(text []byte) error {
+	res, err := s.c.Chat(ctx, chatRequest(s.cmd, msgs, s.conv), func(text []byte) error {
 		if clock.first.IsZero() {
 			clock.first = time.Now()
 		}
@@ -75,9 +75,10 @@ func printTurnStats(w io.Writer, res client.Result, c turnClock) {
 	fmt.Fprintln(w, line+"]")
 }
 
-// chatRequest builds the request with the sampling flags the user set.
-func chatRequest(cmd *cobra.Command, msgs []client.Message) client.Request {
-	req := client.Request{Messages: msgs, MaxTokens: chatOpts.maxTokens}
+// chatRequest builds the request with the sampling flags the user set,
+// in conv (nil: none).
+func chatRequest(cmd *cobra.Command, msgs []client.Message, conv *client.Conversation) client.Request {
+	req := client.Request{Messages: msgs, MaxTokens: chatOpts.maxTokens, Conversation: conv}
 	if cmd.Flags().Changed("temperature") {
 		t := chatOpts.temperature
 		req.Temperature = &t

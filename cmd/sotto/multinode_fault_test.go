@@ -131,14 +131,32 @@ func TestWorkerLostMidStream(t *testing.T) {
 // TestCircuitBreakerFlappingWorker: requests to a dead worker open its
 // circuit breaker; once the worker is back and the reset has passed, a
 // probe closes it again. Health checks are slow here so that the passive
-// path (the breaker) is what acts.
+// path (the breaker) is what acts. The dead worker is the device's home,
+// so its requests keep trying it first.
 func TestCircuitBreakerFlappingWorker(t *testing.T) {
 	c := newCluster(t, 3)
 	r := c.startRouter(t, "SOTTO_HEALTH_INTERVAL_MS=20000")
 	cl := c.sdk(t, r, nil)
-	w := c.workers[0]
+	// The router keeps the device on its home worker (rendezvous hashing):
+	// the worker to kill is the one that served its first request.
+	if _, err := cl.Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	home := -1
+	for deadline := time.Now().Add(5 * time.Second); home < 0 && time.Now().Before(deadline); {
+		for i := range c.workers {
+			if metric(t, r, fmt.Sprintf(`sotto_upstream_requests_total{outcome="ok",upstream="w%d"}`, i+1)) == 1 {
+				home = i
+			}
+		}
+		time.Sleep(20 * time.Millisecond) // the outcome is counted as the relay returns
+	}
+	if home < 0 {
+		t.Fatal("no worker served the first request")
+	}
+	w := c.workers[home]
 	w.kill(t)
-	const state = `sotto_upstream_circuit_state{upstream="w1"}`
+	state := fmt.Sprintf(`sotto_upstream_circuit_state{upstream="w%d"}`, home+1)
 	for i := 0; metric(t, r, state) != 2; i++ {
 		if i == 30 {
 			t.Fatalf("breaker of the dead worker never opened\n%s", r.logs.Bytes())

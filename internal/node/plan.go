@@ -147,6 +147,9 @@ func basePlan(cfg config.Config) Plan {
 			Threads:        cfg.Threads,
 			QueueDepth:     cfg.QueueDepth,
 			MaxTokensCap:   cfg.MaxTokensCap,
+			// Issue 11: conversations' KV prefixes, in locked memory.
+			PrefixCacheBytes:  cfg.PrefixCacheBytes,
+			PrefixCacheMaxTTL: cfg.PrefixCacheMaxTTL(),
 		},
 		Server:       serverOptions(cfg),
 		PoWBits:      cfg.PoWBits,
@@ -177,5 +180,6 @@ func serverOptions(cfg config.Config) server.Options {
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
+		ConversationCache:   cfg.PrefixCacheBytes > 0,
 	}
 }

@@ -76,6 +76,10 @@ var reaches = map[string]reach{
 	// Issue 8: stream write deadline, cap on bodies before admission.
 	"SOTTO_WRITE_TIMEOUT_SECONDS": {"5", nil, nil},
 	"SOTTO_INFLIGHT_BODY_BYTES":   {"1000000", nil, nil},
+
+	// Issue 11: the prefix cache's locked-memory cap and ttl cap.
+	"SOTTO_PREFIX_CACHE_BYTES":           {"67108864", nil, nil},
+	"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS": {"60", nil, nil},
 }
 
 // The bases of the multi-node rows: a worker (mutual TLS), a router.

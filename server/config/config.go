@@ -65,6 +65,11 @@ type Config struct {
 	WriteTimeoutSeconds int `env:"SOTTO_WRITE_TIMEOUT_SECONDS" envDefault:"30"`
 	InflightBodyBytes   int `env:"SOTTO_INFLIGHT_BODY_BYTES" envDefault:"67108864"`
 
+	// Private multi-turn (issue 11): locked memory for conversations' KV
+	// prefixes (0 = off) and the longest a client may keep one.
+	PrefixCacheBytes         int64 `env:"SOTTO_PREFIX_CACHE_BYTES" envDefault:"0"`
+	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
+
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`
 	PoWAutoThreshold float64 `env:"POW_AUTO_THRESHOLD" envDefault:"0.8"`
@@ -185,7 +190,7 @@ func parseReason(pe env.ParseError) string {
 	switch pe.Type.Kind() {
 	case reflect.Bool:
 		return "must be true or false"
-	case reflect.Int:
+	case reflect.Int, reflect.Int64:
 		return "must be an integer"
 	case reflect.Float64:
 		return "must be a number"

@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
-		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20,
+		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogJSON,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
@@ -133,6 +133,9 @@ func TestValidationFailures(t *testing.T) {
 		{"pow threshold", base("POW_AUTO_THRESHOLD", "1.5"), "config: POW_AUTO_THRESHOLD: must be greater than 0 and at most 1 (a fraction of capacity)"},
 		{"pow threshold nan", base("POW_AUTO_THRESHOLD", "NaN"), "config: POW_AUTO_THRESHOLD: must be greater than 0 and at most 1 (a fraction of capacity)"},
 		{"grace", base("SHUTDOWN_GRACE_SECONDS", "-1"), "config: SHUTDOWN_GRACE_SECONDS: must be between 0 and 3600"},
+		{"prefix cache", base("SOTTO_PREFIX_CACHE_BYTES", "-1"), "config: SOTTO_PREFIX_CACHE_BYTES: must be between 0 (off) and 1099511627776"},
+		{"prefix cache int", base("SOTTO_PREFIX_CACHE_BYTES", secret), "config: SOTTO_PREFIX_CACHE_BYTES: must be an integer"},
+		{"prefix ttl", base("SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS", "0"), "config: SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS: must be between 1 and 86400"},
 		{"replay", base("REPLAY_REGISTER_SIZE", "0"), "config: REPLAY_REGISTER_SIZE: must be between 1 and 100000000"},
 		{"several parse errors", base("SOTTO_SLOTS", secret, "POW_MODE", secret),
 			"config: SOTTO_SLOTS: must be an integer\nconfig: POW_MODE: must be off, always or auto"},
@@ -253,7 +256,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 51 {
+	if len(seen) != 53 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

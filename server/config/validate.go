@@ -102,6 +102,13 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	{"SOTTO_PREFIX_CACHE_BYTES", func(c *Config) string {
+		if c.PrefixCacheBytes < 0 || c.PrefixCacheBytes > 1<<40 {
+			return "must be between 0 (off) and 1099511627776"
+		}
+		return ""
+	}},
+	intRange("SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS", func(c *Config) int { return c.PrefixCacheMaxTTLSeconds }, 1, 86400, "must be between 1 and 86400"),
 	intRange("POW_BITS", func(c *Config) int { return c.PoWBits }, 1, 32, "must be between 1 and 32"),
 	{"POW_AUTO_THRESHOLD", func(c *Config) string {
 		if !(c.PoWAutoThreshold > 0 && c.PoWAutoThreshold <= 1) {
@@ -166,6 +173,12 @@ func (c *Config) Warnings() []string {
 		w = append(w, "SOTTO_METRICS_LISTEN unset: /metrics is served on the public listener (development only)")
 	}
 	return w
+}
+
+// PrefixCacheMaxTTL is SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS as a duration:
+// the cap on a request's cache ttl.
+func (c *Config) PrefixCacheMaxTTL() time.Duration {
+	return time.Duration(c.PrefixCacheMaxTTLSeconds) * time.Second
 }
 
 // ShutdownGrace is SHUTDOWN_GRACE_SECONDS as a duration.

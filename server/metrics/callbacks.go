@@ -14,6 +14,9 @@ type EngineStats struct {
 	Slots        int
 	KVCellsUsed  int
 	KVCellsTotal int
+	// Prompt tokens decoded, and reused from conversations' cached
+	// prefixes (private multi-turn), since the engine started.
+	PromptTokensPrefilled, PromptTokensCached uint64
 }
 
 // LockedBudget is the locked-memory budget's view the metrics need;
@@ -37,17 +40,20 @@ func (m *Metrics) SetLockedBudget(b LockedBudget) { m.locked.b.Store(&b) }
 type engineCollector struct {
 	f                                    atomic.Pointer[func() EngineStats]
 	queued, busy, slots, kvUsed, kvTotal *prometheus.Desc
+	prefilled, cached                    *prometheus.Desc
 }
 
 var _ prometheus.Collector = (*engineCollector)(nil)
 
 func newEngineCollector() *engineCollector {
 	return &engineCollector{
-		queued:  desc("queued_requests", "Requests waiting for a slot."),
-		busy:    desc("busy_slots", "Inference slots generating now."),
-		slots:   desc("slots", "Inference slots configured."),
-		kvUsed:  desc("kv_cells_used", "KV cache cells in use."),
-		kvTotal: desc("kv_cells_capacity", "KV cache cells in total (named _capacity, not _total, which Prometheus reserves for counters)."),
+		queued:    desc("queued_requests", "Requests waiting for a slot."),
+		busy:      desc("busy_slots", "Inference slots generating now."),
+		slots:     desc("slots", "Inference slots configured."),
+		kvUsed:    desc("kv_cells_used", "KV cache cells in use."),
+		kvTotal:   desc("kv_cells_capacity", "KV cache cells in total (named _capacity, not _total, which Prometheus reserves for counters)."),
+		prefilled: desc("prompt_tokens_prefilled_total", "Prompt tokens decoded by the engine."),
+		cached:    desc("prompt_tokens_cached_total", "Prompt tokens reused from conversations' cached prefixes instead of decoded."),
 	}
 }
 
@@ -57,6 +63,8 @@ func (c *engineCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.slots
 	ch <- c.kvUsed
 	ch <- c.kvTotal
+	ch <- c.prefilled
+	ch <- c.cached
 }
 
 func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
@@ -70,6 +78,8 @@ func (c *engineCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.slots, prometheus.GaugeValue, float64(s.Slots))
 	ch <- prometheus.MustNewConstMetric(c.kvUsed, prometheus.GaugeValue, float64(s.KVCellsUsed))
 	ch <- prometheus.MustNewConstMetric(c.kvTotal, prometheus.GaugeValue, float64(s.KVCellsTotal))
+	ch <- prometheus.MustNewConstMetric(c.prefilled, prometheus.CounterValue, float64(s.PromptTokensPrefilled))
+	ch <- prometheus.MustNewConstMetric(c.cached, prometheus.CounterValue, float64(s.PromptTokensCached))
 }
 
 // lockedCollector reads the locked-memory budget at scrape time.

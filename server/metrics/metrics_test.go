@@ -3,6 +3,7 @@ package metrics
 import (
 	"bytes"
 	"io"
+	"maps"
 	"math"
 	"net/http"
 	"net/http/httptest"
@@ -99,6 +100,7 @@ func TestNamesAndTypes(t *testing.T) {
 		"go_goroutines":                     dto.MetricType_GAUGE,
 		"process_resident_memory_bytes":     dto.MetricType_GAUGE,
 	}
+	maps.Copy(want, promptTokenMetrics)
 	for name, typ := range want {
 		f, ok := fams[name]
 		if !ok {

@@ -76,7 +76,7 @@ func (r *Router) forward(w http.ResponseWriter, c *chat) {
 	bo.Reset()
 	tried := map[*Upstream]bool{}
 	for range maxAttempts {
-		u := r.pool.pick(tried)
+		u := r.pool.pick(tried, c.deviceID)
 		if u == nil {
 			break
 		}
