@@ -31,7 +31,7 @@ type benchEngineFlags struct {
 	model                          string
 	parallel, promptTokens, gen    int
 	threads, requests, batch, seed int
-	chunk, words                   int
+	chunk, words, poll             int
 }
 
 var benchEngineOpts benchEngineFlags
@@ -65,6 +65,7 @@ func init() {
 	f.IntVar(&o.batch, "batch", 512, "tokens per decode step")
 	f.IntVar(&o.chunk, "prompt-chunk", 0, "most prompt tokens per step (0 = engine default, min(64, --batch))")
 	f.IntVar(&o.seed, "seed", 1, "seed of the synthetic prompts")
+	f.IntVar(&o.poll, "poll", 0, "ggml threadpool polling level 1..100, -1 = none (0 = engine default)")
 	_ = benchEngineCmd.MarkFlagRequired("model")
 	benchCmd.AddCommand(benchEngineCmd)
 	rootCmd.AddCommand(benchCmd)
@@ -141,7 +142,8 @@ func benchEngine(ctx context.Context, o benchEngineFlags) (*benchEngineResult, e
 	defer m.Close()
 	ctxPerSlot := o.promptLimit() + o.gen
 	e, err := llama.NewEngine(m, llama.Config{Slots: o.parallel, ContextPerSlot: ctxPerSlot,
-		BatchSize: max(o.batch, o.parallel), PromptChunk: o.chunk, Threads: o.threads, QueueDepth: o.requests, MaxTokensCap: o.gen})
+		BatchSize: max(o.batch, o.parallel), PromptChunk: o.chunk, Threads: o.threads, QueueDepth: o.requests, MaxTokensCap: o.gen,
+		ThreadPoll: o.poll})
 	if err != nil {
 		return nil, err
 	}
