@@ -77,7 +77,6 @@ type benchEngineResult struct {
 	Parallel          int     `json:"parallel"`
 	Requests          int     `json:"requests"`
 	PromptTokens      int     `json:"prompt_tokens"`
-	PromptTokensTotal int     `json:"prompt_tokens_total"`
 	GenTokens         int     `json:"gen_tokens"`
 	Threads           int     `json:"threads"`
 	Batch             int     `json:"batch"`
@@ -91,6 +90,7 @@ type benchEngineResult struct {
 	Steps             uint64  `json:"steps"`
 	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	CompletionTokens  int     `json:"completion_tokens"`
+	PromptTokensTotal int     `json:"prompt_tokens_total"`
 	ModelSizeBytes    int64   `json:"model_size_bytes"`
 	ModelParams       int64   `json:"model_params"`
 	ContextPerSlot    int     `json:"context_per_slot"`
