@@ -40,12 +40,22 @@ type Config struct {
 	PrefixCacheBytes int64
 	// PrefixCacheMaxTTL caps a request's PrefixTTL (default 10 minutes).
 	PrefixCacheMaxTTL time.Duration
+	// ThreadPoll is ggml's polling level, 1..100: how long an idle worker
+	// thread spins waiting for the next step's graph before it sleeps
+	// (ggml: 1024*128*level pause rounds; 50, the default, is tens of
+	// milliseconds). -1 turns polling off: workers sleep after each
+	// graph and are woken by the next (a futex wake a step). Spinning
+	// workers take CPU from the Go goroutines that stream the tokens.
+	ThreadPoll int
 	// flashAttnOff turns flash attention off (tests: llama.cpp then
 	// stores V transposed, the other layout the KV wipe handles).
 	flashAttnOff bool
 }
 
 const defaultPromptChunk = 64
+
+// defaultThreadPoll is ggml's own default polling level.
+const defaultThreadPoll = 50
 
 // Limits of Config fields; larger values are configuration mistakes.
 const (
@@ -70,6 +80,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	def(&cfg.Threads, runtime.NumCPU())
 	def(&cfg.QueueDepth, 16)
 	def(&cfg.MaxTokensCap, 4096)
+	def(&cfg.ThreadPoll, defaultThreadPoll)
 	if cfg.PrefixCacheMaxTTL <= 0 {
 		cfg.PrefixCacheMaxTTL = 10 * time.Minute
 	}
@@ -93,6 +104,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 		{"Threads", cfg.Threads, 1, maxThreads},
 		{"QueueDepth", cfg.QueueDepth, 0, maxQueue},
 		{"MaxTokensCap", cfg.MaxTokensCap, 1, 1 << 20},
+		{"ThreadPoll", cfg.ThreadPoll, -1, 100},
 	}
 	for _, c := range checks {
 		if c.v < c.lo || c.v > c.h {

@@ -19,8 +19,9 @@ static void sotto_llama_free(struct llama_context * ctx, int perturb) {
 	if (perturb != 0) mallopt(M_PERTURB, perturb);
 }
 
-static struct ggml_threadpool * sotto_threadpool(int n) {
+static struct ggml_threadpool * sotto_threadpool(int n, int poll) {
 	struct ggml_threadpool_params p = ggml_threadpool_params_default(n);
+	p.poll = poll < 0 ? 0 : (uint32_t)poll;
 	return ggml_threadpool_new(&p);
 }
 */
@@ -139,7 +140,7 @@ func (e *Engine) alloc() error {
 	}
 	// A persistent pool: without it ggml starts and joins its worker
 	// threads on every decode step.
-	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads))
+	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads), C.int(e.cfg.ThreadPoll))
 	if e.tp == nil {
 		return fmt.Errorf("%w: cannot start %d threads", ErrInvalidConfig, e.cfg.Threads)
 	}

@@ -407,13 +407,16 @@ func TestInvalidConfig(t *testing.T) {
 		"threads":    {Threads: -1},
 		"queue":      {QueueDepth: -2},
 		"max cap":    {MaxTokensCap: -1},
+		"poll":       {ThreadPoll: -2},
+		"poll big":   {ThreadPoll: 101},
 	} {
 		if _, err := NewEngine(stories(t), cfg); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%s: err = %v, want ErrInvalidConfig", name, err)
 		}
 	}
 	e := newEngine(t, Config{ContextPerSlot: 100000})
-	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.PromptChunk != 64 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 {
+	if got := e.Config(); got.ContextPerSlot != 2048 || got.Slots != 4 || got.BatchSize != 512 || got.PromptChunk != 64 || got.QueueDepth != 16 || got.MaxTokensCap != 4096 ||
+		got.ThreadPoll != defaultThreadPoll {
 		t.Errorf("defaults = %+v", got)
 	}
 }

@@ -100,12 +100,7 @@ func (e *Engine) step() {
 			}
 		}
 	}
-	room := min(b.cap-b.n, e.cfg.PromptChunk)
-	for _, i := range e.order {
-		if s := &e.slots[i]; s.state == slotPrefill && room > 0 {
-			room -= e.addPrompt(s, room)
-		}
-	}
+	e.addPrompts(min(b.cap-b.n, e.cfg.PromptChunk))
 	e.compact()
 	if b.n == 0 {
 		return
@@ -130,6 +125,31 @@ func (e *Engine) step() {
 	}
 	e.compact()
 	e.updateKV()
+}
+
+// addPrompts fills room with prefilling slots' prompt tokens in admission
+// order, splitting a prompt only when it is the step's first: a prompt
+// that would be split although it fits whole into a later step instead
+// waits, and later prompts that fit whole take the room. A split prompt's
+// tokens delay everything in their step without giving anyone a first
+// token; packing whole prompts lets more requests finish their prefill
+// per step (a lower median time to first token for bursts of short
+// prompts, docs/benchmarks.md). The oldest prefilling slot still moves
+// every step, so nothing starves.
+func (e *Engine) addPrompts(room int) {
+	added := 0
+	for _, i := range e.order {
+		s := &e.slots[i]
+		if s.state != slotPrefill || room == 0 {
+			continue
+		}
+		if rest := len(s.job.prompt) - s.next; rest > room && added > 0 {
+			continue
+		}
+		k := e.addPrompt(s, room)
+		room -= k
+		added += k
+	}
 }
 
 // addPrompt adds up to room of s's remaining prompt tokens and returns

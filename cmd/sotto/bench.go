@@ -31,7 +31,7 @@ type benchEngineFlags struct {
 	model                          string
 	parallel, promptTokens, gen    int
 	threads, requests, batch, seed int
-	chunk                          int
+	chunk, words, poll             int
 }
 
 var benchEngineOpts benchEngineFlags
@@ -58,12 +58,14 @@ func init() {
 	f.StringVar(&o.model, "model", "", "GGUF model file (required)")
 	f.IntVar(&o.parallel, "parallel", 1, "concurrent streams (engine slots)")
 	f.IntVar(&o.promptTokens, "prompt-tokens", 128, "prompt length in tokens")
+	f.IntVar(&o.words, "prompt-words", 0, "instead of --prompt-tokens: `sotto bench chat`'s prompts (same words, same seeds, through the chat template)")
 	f.IntVar(&o.gen, "gen-tokens", 128, "tokens generated per request")
 	f.IntVar(&o.threads, "threads", runtime.NumCPU(), "CPU threads for ggml")
 	f.IntVar(&o.requests, "requests", 0, "total requests (0 = --parallel)")
 	f.IntVar(&o.batch, "batch", 512, "tokens per decode step")
 	f.IntVar(&o.chunk, "prompt-chunk", 0, "most prompt tokens per step (0 = engine default, min(64, --batch))")
 	f.IntVar(&o.seed, "seed", 1, "seed of the synthetic prompts")
+	f.IntVar(&o.poll, "poll", 0, "ggml threadpool polling level 1..100, -1 = none (0 = engine default)")
 	_ = benchEngineCmd.MarkFlagRequired("model")
 	benchCmd.AddCommand(benchEngineCmd)
 	rootCmd.AddCommand(benchCmd)
@@ -88,6 +90,7 @@ type benchEngineResult struct {
 	Steps             uint64  `json:"steps"`
 	PeakRSSBytes      int64   `json:"peak_rss_bytes"`
 	CompletionTokens  int     `json:"completion_tokens"`
+	PromptTokensTotal int     `json:"prompt_tokens_total"`
 	ModelSizeBytes    int64   `json:"model_size_bytes"`
 	ModelParams       int64   `json:"model_params"`
 	ContextPerSlot    int     `json:"context_per_slot"`
@@ -98,7 +101,7 @@ type benchEngineResult struct {
 // reqTiming is one request's timeline.
 type reqTiming struct {
 	start, first, end time.Time
-	tokens            int
+	tokens, prompt    int
 }
 
 func (o benchEngineFlags) validate() error {
@@ -114,6 +117,9 @@ func (o benchEngineFlags) validate() error {
 		if c.v < 1 {
 			return fmt.Errorf("bench: --%s must be at least 1", c.name)
 		}
+	}
+	if o.words < 0 {
+		return errors.New("bench: --prompt-words must not be negative")
 	}
 	return nil
 }
@@ -134,9 +140,10 @@ func benchEngine(ctx context.Context, o benchEngineFlags) (*benchEngineResult, e
 		return nil, err
 	}
 	defer m.Close()
-	ctxPerSlot := o.promptTokens + o.gen
+	ctxPerSlot := o.promptLimit() + o.gen
 	e, err := llama.NewEngine(m, llama.Config{Slots: o.parallel, ContextPerSlot: ctxPerSlot,
-		BatchSize: max(o.batch, o.parallel), PromptChunk: o.chunk, Threads: o.threads, QueueDepth: o.requests, MaxTokensCap: o.gen})
+		BatchSize: max(o.batch, o.parallel), PromptChunk: o.chunk, Threads: o.threads, QueueDepth: o.requests, MaxTokensCap: o.gen,
+		ThreadPoll: o.poll})
 	if err != nil {
 		return nil, err
 	}
@@ -164,10 +171,7 @@ func benchEngine(ctx context.Context, o benchEngineFlags) (*benchEngineResult, e
 
 // runBenchRequests runs o.requests generations, o.parallel at a time.
 func runBenchRequests(ctx context.Context, e *llama.Engine, o benchEngineFlags) ([]reqTiming, time.Duration, error) {
-	prompts := make([][]llama.Token, o.requests)
-	for i := range prompts {
-		prompts[i] = llama.SyntheticPrompt(e.Model(), o.promptTokens, uint32(o.seed+i))
-	}
+	reqs := benchEngineRequests(e, o)
 	timings := make([]reqTiming, o.requests)
 	var next atomic.Int64
 	var wg sync.WaitGroup
@@ -179,13 +183,12 @@ func runBenchRequests(ctx context.Context, e *llama.Engine, o benchEngineFlags) 
 			defer wg.Done()
 			for i := int(next.Add(1) - 1); i < o.requests; i = int(next.Add(1) - 1) {
 				t := &timings[i]
-				req := &llama.Request{Tokens: prompts[i], MaxTokens: o.gen, IgnoreEOS: true}
 				t.start = time.Now()
-				res, err := e.Generate(ctx, req, func([]byte) error { return nil })
+				res, err := e.Generate(ctx, reqs[i], func([]byte) error { return nil })
 				// The engine's own clock: random-weight models often
 				// sample tokens without text, so sink calls lag tokens.
 				t.first, t.end = t.start.Add(res.FirstToken), t.start.Add(res.Total)
-				t.tokens = res.CompletionTokens
+				t.tokens, t.prompt = res.CompletionTokens, res.PromptTokens
 				if err != nil {
 					errs[w] = err
 					return
@@ -195,6 +198,34 @@ func runBenchRequests(ctx context.Context, e *llama.Engine, o benchEngineFlags) 
 	}
 	wg.Wait()
 	return timings, time.Since(begin), errors.Join(errs...)
+}
+
+// benchEngineRequests builds the requests: synthetic token prompts, or
+// with --prompt-words the user message `sotto bench chat` sends for the
+// same seed, formatted with the chat template as the server does, so
+// that the two benchmarks prefill the same tokens. Greedy, as bench chat.
+func benchEngineRequests(e *llama.Engine, o benchEngineFlags) []*llama.Request {
+	reqs := make([]*llama.Request, o.requests)
+	for i := range reqs {
+		r := &llama.Request{MaxTokens: o.gen, IgnoreEOS: true}
+		if o.words > 0 {
+			text := []byte(syntheticWords(o.words, uint64(o.seed+i)))
+			r.Messages = []llama.Message{{Role: llama.RoleUser, Content: text}}
+		} else {
+			r.Tokens = llama.SyntheticPrompt(e.Model(), o.promptTokens, uint32(o.seed+i))
+		}
+		reqs[i] = r
+	}
+	return reqs
+}
+
+// promptLimit bounds a prompt's tokens for the slot's context: with
+// --prompt-words, a word is at most a few tokens, plus the template.
+func (o benchEngineFlags) promptLimit() int {
+	if o.words > 0 {
+		return 4*o.words + 64
+	}
+	return o.promptTokens
 }
 
 // summarize computes the rates (definitions in docs/benchmarks.md).
@@ -210,6 +241,7 @@ func summarize(ts []reqTiming, o benchEngineFlags) *benchEngineResult {
 	for i, t := range ts {
 		ttft[i] = float64(t.first.Sub(t.start).Microseconds()) / 1000
 		r.CompletionTokens += t.tokens
+		r.PromptTokensTotal += t.prompt
 		genAfterFirst += max(t.tokens-1, 0)
 		if d := t.end.Sub(t.first).Seconds(); d > 0 {
 			perStream += float64(max(t.tokens-1, 0)) / d
@@ -224,13 +256,15 @@ func summarize(ts []reqTiming, o benchEngineFlags) *benchEngineResult {
 			waveFirst = t.first
 		}
 	}
-	begin := ts[0].start
+	begin, wavePrompt := ts[0].start, 0
 	for _, t := range ts[:wave] {
 		if t.start.Before(begin) {
 			begin = t.start
 		}
+		wavePrompt += t.prompt
 	}
-	r.PromptTokPerS = float64(wave*o.promptTokens) / waveFirst.Sub(begin).Seconds()
+	r.PromptTokens = wavePrompt / wave // the mean, for --prompt-words
+	r.PromptTokPerS = float64(wavePrompt) / waveFirst.Sub(begin).Seconds()
 	r.GenTokPerS = float64(genAfterFirst) / endMax.Sub(firstMin).Seconds()
 	r.GenTokPerSStream = perStream / float64(len(ts))
 	slices.Sort(ttft)

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/sottolabs/sotto/internal/testenv"
 )
 
 // raisedLimits lets one device run a benchmark (docs/benchmarks.md).
@@ -121,5 +123,30 @@ func TestSyntheticWords(t *testing.T) {
 	a, b := syntheticWords(12, 7), syntheticWords(12, 8)
 	if a != syntheticWords(12, 7) || a == b || len(strings.Fields(a)) != 12 {
 		t.Fatalf("syntheticWords(12, 7) = %q, (12, 8) = %q", a, b)
+	}
+}
+
+// TestBenchEngineSamePrompts: with --prompt-words, `sotto bench engine`
+// prefills exactly the prompt tokens `sotto bench chat` makes the server
+// prefill for the same words, seeds and requests, so the two compare.
+func TestBenchEngineSamePrompts(t *testing.T) {
+	s := startServe(t, raisedLimits...)
+	const words, requests = "9", "4"
+	chat, err := s.benchChatRun(t, "--parallel", "2", "--requests", requests, "--prompt-words", words,
+		"--max-tokens", "4", "--warmup", "0")
+	if err != nil {
+		t.Fatalf("bench chat failed: %v: %v", err, chat)
+	}
+	out, err := exec.Command("sotto", "bench", "engine", "--model", testenv.Model(t, "stories260K.gguf"),
+		"--parallel", "2", "--requests", requests, "--prompt-words", words, "--gen-tokens", "4", "--threads", "1").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var engine map[string]any
+	if err := json.Unmarshal(out, &engine); err != nil {
+		t.Fatalf("bench engine output: %v: %q", err, out)
+	}
+	if c, e := chat["prompt_tokens"].(float64), engine["prompt_tokens_total"].(float64); c != e || c < 4*9 {
+		t.Errorf("prompt tokens: bench chat %v, bench engine %v; want equal, at least 36", c, e)
 	}
 }
