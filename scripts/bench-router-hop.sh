@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Router hop: the same worker measured directly (mutual TLS) and through a router, alternating, same run.
 set -euo pipefail
-S=${SOTTO:-$(pwd)/bin/sotto}; D=${D:-/tmp/hop}; MODEL=${MODEL:?}
+S=${SOTTO:-$(pwd)/bin/sotto}; D=${D:-/tmp/hop}; MODEL=$(realpath "${MODEL:?}")
 rm -rf $D; mkdir -p $D; cd $D
 $S keys init --dir keys >/dev/null
 PIN=$($S keys show --dir keys --pin); DEV=$($S device init --out device.key); $S device allow $DEV --allow-list allow >/dev/null
