@@ -46,19 +46,7 @@ var benchChatCmd = &cobra.Command{
 		"refusals are counted by problem name. See docs/benchmarks.md.",
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		out, err := benchChat(ctx, benchChatOpts)
-		if err != nil {
-			return err
-		}
-		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
-			return err
-		}
-		if out.RequestsFailed > 0 {
-			return fmt.Errorf("bench: %d of %d requests failed", out.RequestsFailed, out.Requests)
-		}
-		return nil
+		return runChatBench(cmd, func(ctx context.Context) (*benchChatResult, error) { return benchChat(ctx, benchChatOpts) })
 	},
 }
 
@@ -82,6 +70,24 @@ func init() {
 	_ = benchChatCmd.MarkFlagRequired("server")
 	_ = benchChatCmd.MarkFlagRequired("pin")
 	benchCmd.AddCommand(benchChatCmd)
+}
+
+// runChatBench runs one chat-style benchmark until it ends or the process
+// is interrupted, prints its JSON line, and fails when requests failed.
+func runChatBench(cmd *cobra.Command, run func(context.Context) (*benchChatResult, error)) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	out, err := run(ctx)
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
+		return err
+	}
+	if out.RequestsFailed > 0 {
+		return fmt.Errorf("bench: %d of %d requests failed", out.RequestsFailed, out.Requests)
+	}
+	return nil
 }
 
 // benchChatResult is the JSON line `sotto bench chat` prints. Token counts

@@ -8,12 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,19 +34,9 @@ var benchLlamaServerCmd = &cobra.Command{
 		"template (the synthesized models of docs/benchmarks.md). See docs/benchmarks.md.",
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		out, err := benchLlamaServer(ctx, benchLlamaServerOpts)
-		if err != nil {
-			return err
-		}
-		if err := json.NewEncoder(cmd.OutOrStdout()).Encode(out); err != nil {
-			return err
-		}
-		if out.RequestsFailed > 0 {
-			return fmt.Errorf("bench: %d of %d requests failed", out.RequestsFailed, out.Requests)
-		}
-		return nil
+		return runChatBench(cmd, func(ctx context.Context) (*benchChatResult, error) {
+			return benchLlamaServer(ctx, benchLlamaServerOpts)
+		})
 	},
 }
 
