@@ -24,12 +24,7 @@ import (
 // without one.
 func TestWorkerUnitSandboxServes(t *testing.T) {
 	analyze := requireTool(t, "systemd-analyze", "systemd")
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("buildtest: the sandbox test needs root (CI runs as root)")
-		}
-		t.Skip("buildtest: the sandbox test needs root to mount /proc and change user")
-	}
+	testenv.RequireRoot(t, "the sandbox test mounts /proc and changes user")
 	u := mustUnit(t, "sotto-worker.service")
 	srv := prepareServer(t, u)
 	ca := testenv.NewCA(t, "sotto cluster")

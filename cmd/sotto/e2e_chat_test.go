@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -65,12 +64,7 @@ func TestE2EChatGreedy(t *testing.T) {
 // canary nor the reply may be anywhere in it, and neither may the logs
 // (written at debug level) hold the canary, the reply or the device key.
 func TestE2EPrivacyCanary(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("the memory scan reads /proc/PID/mem of a non-dumpable process: run as root")
-		}
-		t.Skip("the memory scan needs root")
-	}
+	testenv.RequireRoot(t, "the memory scan reads /proc/PID/mem of a non-dumpable process")
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	canary := "ZQXCANARY" + strings.ToUpper(hex.EncodeToString(rnd[:]))

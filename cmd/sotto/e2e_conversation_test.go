@@ -30,12 +30,7 @@ const conversationTTL = 6 * time.Second
 // control that the scan sees it); once the ttl has passed, neither those
 // tokens, nor the prompt's canary, nor the replies are anywhere in it.
 func TestE2EConversationCacheExpiry(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("the memory scan reads /proc/PID/mem of a non-dumpable process: run as root")
-		}
-		t.Skip("the memory scan needs root")
-	}
+	testenv.RequireRoot(t, "the memory scan reads /proc/PID/mem of a non-dumpable process")
 	var rnd [8]byte
 	_, _ = rand.Read(rnd[:])
 	canary := "ZQXCANARY" + strings.ToUpper(hex.EncodeToString(rnd[:]))

@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -20,12 +19,7 @@ import (
 // (in the locked buffer of the decrypted request). The model is a slow
 // synthesized one, so the scan runs mid-generation.
 func TestE2EPromptExactlyOnce(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("the memory scan reads /proc/PID/mem of a non-dumpable process: run as root")
-		}
-		t.Skip("the memory scan needs root")
-	}
+	testenv.RequireRoot(t, "the memory scan reads /proc/PID/mem of a non-dumpable process")
 	model := filepath.Join(t.TempDir(), "slow.gguf")
 	sotto(t, "model", "synth", "--preset", "demo", "--n-layer", "32", "--type", "q8_0", "--out", model)
 	s := startServe(t, "SOTTO_MODEL="+model, "SOTTO_CONTEXT=1024")

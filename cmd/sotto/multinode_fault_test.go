@@ -223,12 +223,7 @@ func TestRoutersShareRedis(t *testing.T) {
 // scan of the router's whole memory finds neither the prompt's canary nor
 // the reply nor any HPKE private key seed of the workers.
 func TestRouterMemoryHoldsNoPlaintext(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if testenv.InCI() {
-			t.Fatal("the memory scan needs root")
-		}
-		t.Skip("the memory scan needs root")
-	}
+	testenv.RequireRoot(t, "the memory scan reads /proc/PID/mem of a non-dumpable process")
 	c := newCluster(t, 1)
 	r := c.startRouter(t, "LOG_LEVEL=debug")
 	canary := "ZQXROUTERCANARY" + strings.ToUpper(hex.EncodeToString([]byte(c.dir[len(c.dir)-6:])))

@@ -141,3 +141,17 @@ func (b *SyncBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// RequireRoot skips the test when the process is not root, or fails it
+// in CI (which runs as root, so a skip there would hide a lost test).
+// why says what root is needed for.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() {
+		t.Fatal("needs root (CI runs as root): " + why)
+	}
+	t.Skip("needs root: " + why)
+}
