@@ -122,7 +122,7 @@ func TestWorkerLostMidStream(t *testing.T) {
 		t.Fatalf("stream cut by a lost worker: %v, want crypto.ErrStreamTruncated", err)
 	}
 	for i := range 4 {
-		if _, err := cl.Chat(context.Background(), greedyReq("The cat", 16), func([]byte) error { return nil }); err != nil {
+		if err := wantReply(cl, "The cat", 16); err != nil {
 			t.Fatalf("request %d after the loss: %v\nrouter logs:\n%s", i, err, r.logs.Bytes())
 		}
 	}
@@ -139,7 +139,7 @@ func TestCircuitBreakerFlappingWorker(t *testing.T) {
 	cl := c.sdk(t, r, nil)
 	// The router keeps the device on its home worker (rendezvous hashing):
 	// the worker to kill is the one that served its first request.
-	if _, err := cl.Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
+	if err := wantReply(cl, "The cat", 8); err != nil {
 		t.Fatal(err)
 	}
 	home := -1
@@ -161,8 +161,8 @@ func TestCircuitBreakerFlappingWorker(t *testing.T) {
 		if i == 30 {
 			t.Fatalf("breaker of the dead worker never opened\n%s", r.logs.Bytes())
 		}
-		if _, err := cl.Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
-			t.Fatalf("request %d with one worker dead: %v", i, err)
+		if err := wantReply(cl, "The cat", 8); err != nil {
+			t.Fatalf("request %d with one worker dead: %v\nrouter logs:\n%s", i, err, r.logs.Bytes())
 		}
 	}
 	w.start(t, "worker")
@@ -172,8 +172,8 @@ func TestCircuitBreakerFlappingWorker(t *testing.T) {
 		if i == 30 {
 			t.Fatalf("breaker did not close after the worker came back\n%s", r.logs.Bytes())
 		}
-		if _, err := cl.Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
-			t.Fatalf("request %d after recovery: %v", i, err)
+		if err := wantReply(cl, "The cat", 8); err != nil {
+			t.Fatalf("request %d after recovery: %v\nrouter logs:\n%s", i, err, r.logs.Bytes())
 		}
 	}
 }
@@ -194,13 +194,13 @@ func TestRoutersShareRedis(t *testing.T) {
 		"RATE_LIMIT_PER_MINUTE=2", "RATE_LIMIT_BURST=2"}
 	a, b := c.startRouter(t, env...), c.startRouter(t, env...)
 	rec := &recorder{}
-	if _, err := c.sdk(t, a, rec).Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
+	if err := wantReply(c.sdk(t, a, rec), "The cat", 8); err != nil {
 		t.Fatal(err)
 	}
 	if status, name := rec.resend(t, b.url); status != 400 || name != "replay" {
 		t.Fatalf("replay through the second router: %d %q, want 400 replay", status, name)
 	}
-	if _, err := c.sdk(t, b, nil).Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
+	if err := wantReply(c.sdk(t, b, nil), "The cat", 8); err != nil {
 		t.Fatalf("second request of the device, through the second router: %v", err)
 	}
 	_, err := c.sdk(t, a, nil).Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil })
@@ -282,13 +282,16 @@ func TestCertificateRotationDuringStreams(t *testing.T) {
 	for range 2 { // MAX_STREAMS_PER_DEVICE
 		wg.Go(func() {
 			once := false
-			_, err := cl.Chat(context.Background(), greedyReq("Once upon a time", 450), func([]byte) error {
+			res, err := cl.Chat(context.Background(), greedyReq("Once upon a time", 450), func([]byte) error {
 				if !once {
 					once = true
 					started <- struct{}{}
 				}
 				return nil
 			})
+			if err == nil && (res.FinishReason != "length" && res.FinishReason != "stop" || res.CompletionTokens == 0) {
+				err = fmt.Errorf("stream ended %q after %d tokens", res.FinishReason, res.CompletionTokens)
+			}
 			errs <- err
 		})
 	}
@@ -306,8 +309,8 @@ func TestCertificateRotationDuringStreams(t *testing.T) {
 			t.Fatalf("a stream broke during the rotation: %v", err)
 		}
 	}
-	if _, err := cl.Chat(context.Background(), greedyReq("The cat", 8), func([]byte) error { return nil }); err != nil {
-		t.Fatalf("after the rotation: %v", err)
+	if err := wantReply(cl, "The cat", 8); err != nil {
+		t.Fatalf("after the rotation: %v\nrouter logs:\n%s", err, r.logs.Bytes())
 	}
 }
 
@@ -350,4 +353,24 @@ func TestClientGoneFreesWorker(t *testing.T) {
 	if v := metric(t, r, `sotto_upstream_requests_total{outcome="client_gone",upstream="w1"}`); v != 1 {
 		t.Fatalf("router counted %v client_gone", v)
 	}
+}
+
+// wantReply sends one greedy request and checks its outcome: no error, a
+// final chunk that ended by length or stop, and text whose length matches
+// a non-zero completion.
+func wantReply(cl *client.Client, prompt string, maxTokens int) error {
+	var text []byte
+	res, err := cl.Chat(context.Background(), greedyReq(prompt, maxTokens), func(p []byte) error {
+		text = append(text, p...)
+		return nil
+	})
+	switch {
+	case err != nil:
+		return err
+	case res.FinishReason != "length" && res.FinishReason != "stop":
+		return fmt.Errorf("finish %q (%s)", res.FinishReason, res.ErrorCode)
+	case res.CompletionTokens == 0 || len(text) == 0:
+		return fmt.Errorf("empty reply: %d tokens, %d bytes", res.CompletionTokens, len(text))
+	}
+	return nil
 }
