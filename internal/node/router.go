@@ -12,7 +12,6 @@ import (
 
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/replay/redisreplay"
-	"github.com/sottolabs/sotto/internal/locked"
 	"github.com/sottolabs/sotto/internal/secretfile"
 	"github.com/sottolabs/sotto/server/clientip"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -97,7 +96,7 @@ func (n *Node) sharedSecret() ([]byte, error) {
 	if n.plan.SharedSecretFile == "" {
 		return nil, nil
 	}
-	buf, size, err := secretfile.Read(n.plan.SharedSecretFile, 4096, locked.NewBudget(locked.Unlimited))
+	buf, size, err := secretfile.Read(n.plan.SharedSecretFile, 4096, n.budget)
 	if err != nil {
 		return nil, fmt.Errorf("node: shared secret: %w", err)
 	}
