@@ -59,6 +59,7 @@ type StreamSealer struct {
 	quantum  int
 	scratch  *locked.Buffer
 	finished bool
+	closed   bool // Close ran: even padding frames are refused
 }
 
 // deltaOverhead is len(`{"delta":""}`).
@@ -170,7 +171,14 @@ func (s *StreamSealer) SealFinal(dst []byte, f Final) ([]byte, error) {
 	if err := f.validate(); err != nil {
 		return dst, err
 	}
-	buf := s.scratch.Bytes()
+	w := writeFinal(s.scratch.Bytes(), f)
+	s.finished = true
+	return s.sealChunk(dst, w, true), nil
+}
+
+// writeFinal writes the final chunk's JSON for f (validated) at the start
+// of buf and returns its length.
+func writeFinal(buf []byte, f Final) int {
 	w := copy(buf, `{"finish_reason":"`)
 	w += copy(buf[w:], f.Reason)
 	w += copy(buf[w:], `","usage":{"prompt_tokens":`)
@@ -184,8 +192,7 @@ func (s *StreamSealer) SealFinal(dst []byte, f Final) ([]byte, error) {
 		w += copy(buf[w:], `"}`)
 	}
 	w += copy(buf[w:], `}`)
-	s.finished = true
-	return s.sealChunk(dst, w, true), nil
+	return w
 }
 
 // sealChunk pads the n plaintext bytes in the scratch buffer, seals them in
@@ -216,7 +223,7 @@ func (s *StreamSealer) sealChunk(dst []byte, n int, final bool) []byte {
 // afterwards; Close is safe to call more than once.
 func (s *StreamSealer) Close() {
 	s.scratch.Destroy()
-	s.finished = true
+	s.finished, s.closed = true, true
 }
 
 func (f Final) validate() error {
