@@ -47,14 +47,19 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	w.WriteHeader(http.StatusOK)
 	s.metrics.ObserveRequest(http.StatusOK, "")
 	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer,
-		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096)}
+		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096), finalAt: -1}
 	defer sw.clearDeadline()
-	sw.nonce()
-
 	s.metrics.ActiveStreams.Inc()
 	defer s.metrics.ActiveStreams.Dec()
-	g := s.generate(st, pending, sw)
-	sw.final(finalChunk(g))
+	var g generation
+	if s.shaped(st) {
+		sw.shapedNonce()
+		g = s.generateShaped(st, pending, sw)
+	} else {
+		sw.nonce()
+		g = s.generate(st, pending, sw)
+		sw.final(finalChunk(g))
+	}
 	s.observe(st, pending, g)
 }
 

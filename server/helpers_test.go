@@ -81,6 +81,7 @@ type config struct {
 	replayCapacity    int
 	coalesce          time.Duration
 	buffered          bool
+	shapeFrame        time.Duration
 	streamBuffer      int // locked pending text per stream (default 64 KiB)
 	devices           int
 	powMode           string
@@ -192,6 +193,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		StreamBufferBytes:   cmp.Or(cfg.streamBuffer, 64<<10),
 		Coalesce:            cfg.coalesce,
 		Buffered:            cfg.buffered,
+		ShapeFrame:          cfg.shapeFrame,
 		PoWMode:             cfg.powMode,
 		PoWAutoThreshold:    0.8,
 		MetricsOnMainListen: true,

@@ -66,7 +66,7 @@ func TestChatOneShot(t *testing.T) {
 	if !regexp.MustCompile(`^\[finish stop, prompt tokens 7, completion tokens 2\]\n\[2 tokens, first token [0-9]+ ms, [0-9.]+ tokens/s\]\n$`).MatchString(errOut) {
 		t.Errorf("stderr = %q", errOut)
 	}
-	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7}`
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7,"shape":"constant"}`
 	if rec := s.Received(); len(rec) != 1 || rec[0].Inner != want {
 		t.Errorf("requests = %+v, want one with %s", rec, want)
 	}

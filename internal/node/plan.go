@@ -175,6 +175,7 @@ func serverOptions(cfg config.Config) server.Options {
 		StreamBufferBytes:   streamBufferBytes,
 		Coalesce:            cfg.Coalesce(),
 		Buffered:            !cfg.StreamingEnabled,
+		ShapeFrame:          cfg.ShapeFrame(),
 		PoWMode:             string(cfg.PoWMode),
 		PoWAutoThreshold:    cfg.PoWAutoThreshold,
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),

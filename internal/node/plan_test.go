@@ -47,6 +47,8 @@ var reaches = map[string]reach{
 	"MAX_STREAMS_PER_DEVICE":   {"5", nil, nil},
 	"SOTTO_PAD_QUANTUM":        {"128", nil, nil},
 	"SOTTO_COALESCE_MS":        {"40", nil, nil},
+	"SOTTO_STREAM_SHAPE":       {"constant", nil, nil},
+	"SOTTO_STREAM_FRAME_MS":    {"20", map[string]string{"SOTTO_STREAM_SHAPE": "constant"}, nil},
 	"POW_MODE":                 {"always", nil, nil},
 	"POW_BITS":                 {"12", nil, nil},
 	"POW_AUTO_THRESHOLD":       {"0.5", nil, nil},
