@@ -27,15 +27,18 @@ type chatState struct {
 	r        *http.Request
 	arrived  time.Time
 	received time.Time // when the whole body was read: the window's clock
-	body     []byte
-	bodyHash [32]byte
-	hdr      crypto.Header
-	key      *keys.Key
-	deviceID string // rate-limit key derived from the verified device key
-	release  func() // frees the device's concurrent-stream slot
-	unhold   func() // returns the body's bytes to the in-flight cap
-	opened   *crypto.Opened
-	req      crypto.Request
+	// arrivedMono is the same moment on the real clock (received may be a
+	// test's): shaped streams (shape.go) time their first event from it.
+	arrivedMono time.Time
+	body        []byte
+	bodyHash    [32]byte
+	hdr         crypto.Header
+	key         *keys.Key
+	deviceID    string // rate-limit key derived from the verified device key
+	release     func() // frees the device's concurrent-stream slot
+	unhold      func() // returns the body's bytes to the in-flight cap
+	opened      *crypto.Opened
+	req         crypto.Request
 	// engineReq and prepared are the request as the engine runs it, its
 	// prompt tokenized in locked memory before the 200.
 	engineReq *engine.Request
@@ -130,6 +133,7 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	// A body trickled in slowly must not stretch the request's window:
 	// ts is checked against the time the last byte arrived.
 	st.received = s.now()
+	st.arrivedMono = time.Now()
 	return nil
 }
 

@@ -40,22 +40,24 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	}
 	defer sealer.Close()
 
-	h := w.Header()
-	h.Set("Content-Type", wire.MediaTypeStream)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	s.metrics.ObserveRequest(http.StatusOK, "")
 	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer,
 		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096), finalAt: -1}
 	defer sw.clearDeadline()
 	s.metrics.ActiveStreams.Inc()
 	defer s.metrics.ActiveStreams.Dec()
+	begin := func() {
+		h := w.Header()
+		h.Set("Content-Type", wire.MediaTypeStream)
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		s.metrics.ObserveRequest(http.StatusOK, "")
+	}
 	var g generation
 	if s.shaped(st) {
-		sw.shapedNonce()
-		g = s.generateShaped(st, pending, sw)
+		g = s.generateShaped(st, pending, sw, begin)
 	} else {
+		begin()
 		sw.nonce()
 		g = s.generate(st, pending, sw)
 		sw.final(finalChunk(g))

@@ -82,7 +82,9 @@ type config struct {
 	coalesce          time.Duration
 	buffered          bool
 	shapeFrame        time.Duration
-	streamBuffer      int // locked pending text per stream (default 64 KiB)
+	contextPerSlot    int  // 0: 256
+	tls               bool // serve HTTPS (httptest's certificate)
+	streamBuffer      int  // locked pending text per stream (default 64 KiB)
 	devices           int
 	powMode           string
 	powBits           int
@@ -135,7 +137,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		engineQueue = -1 // the engine's 0 means its default of 16
 	}
 	e, err := llama.NewEngine(m, llama.Config{
-		Slots: cfg.slots, ContextPerSlot: 256, Threads: 1,
+		Slots: cfg.slots, ContextPerSlot: cmp.Or(cfg.contextPerSlot, 256), Threads: 1,
 		QueueDepth: engineQueue, MaxTokensCap: 256, Budget: h.budget,
 		PrefixCacheBytes: cfg.prefixCacheBytes, PrefixCacheMaxTTL: cfg.prefixMaxTTL,
 	})
@@ -225,7 +227,11 @@ func newHarness(t testing.TB, cfg config) *harness {
 	if cfg.sendBuffer > 0 {
 		h.ts.Listener = sendBufferListener{h.ts.Listener, cfg.sendBuffer}
 	}
-	h.ts.Start()
+	if cfg.tls {
+		h.ts.StartTLS()
+	} else {
+		h.ts.Start()
+	}
 	t.Cleanup(h.ts.Close)
 	// Before ts.Close, which waits for every handler: closing the engine
 	// ends any generation a failed test left waiting.

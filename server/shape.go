@@ -8,7 +8,10 @@ import (
 )
 
 // Shaped streams (docs/protocol.md 5.5): for a request that asked for one
-// while SOTTO_STREAM_SHAPE is constant, frame k (k = 0, 1, ...) leaves at
+// while SOTTO_STREAM_SHAPE is constant, the 200 and the nonce event leave
+// at start = arrival + ShapeFrame (arrival: when the body had been read),
+// so the time the checks took (decrypting, tokenizing the prompt, which
+// grows with its length) does not show; frame k (k = 0, 1, ...) leaves at
 // start + (k+1)*ShapeFrame whatever the engine is doing, each of one size:
 // the text ready by then (as much as fits), a padding frame when none is
 // ready (the prompt is being processed, or the model is between tokens),
@@ -38,7 +41,7 @@ func (p *pendingText) consume(f func(text []byte) int) {
 // tick until the bucket is full. In buffered mode (STREAMING_ENABLED=false)
 // text is held until the generation ends, then sent in the next frames:
 // the same shape, the text later.
-func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamWriter) generation {
+func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamWriter, begin func()) generation {
 	ctx, cancel := context.WithCancel(st.r.Context())
 	defer cancel()
 	done := make(chan generation, 1)
@@ -48,8 +51,12 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 		})
 		done <- generation{res, err}
 	}()
-	start := time.Now()
-	timer := time.NewTimer(s.opts.ShapeFrame)
+	// The engine starts at once; the response waits for its slot.
+	start := st.arrivedMono.Add(s.opts.ShapeFrame)
+	time.Sleep(time.Until(start))
+	begin()
+	sw.shapedNonce()
+	timer := time.NewTimer(time.Until(start.Add(s.opts.ShapeFrame)))
 	defer timer.Stop()
 	var g *generation
 	for k := 1; ; k++ {

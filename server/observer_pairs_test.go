@@ -1,0 +1,90 @@
+package server_test
+
+import (
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto"
+)
+
+// pair is two classes of requests an observer tries to tell apart; make
+// returns sample i of class 0 or 1, check that a reply is of its class.
+type pair struct {
+	name  string
+	slow  bool // frames of 100 ms: the prompt's processing must fit the bucket
+	make  func(i, class int) []byte
+	check func(class int, r shapedReply) bool
+}
+
+var observerPairs = []pair{
+	{"24-vs-40-tokens", false,
+		func(i, class int) []byte { return observedJSON(words(i, 5), []int{24, 40}[class], nil) },
+		func(class int, r shapedReply) bool { return r.final.CompletionTokens == []int{24, 40}[class] }},
+	{"20-vs-400-words", true,
+		func(i, class int) []byte { return observedJSON(words(i, []int{20, 400}[class]), 16, nil) },
+		func(class int, r shapedReply) bool { return r.final.CompletionTokens == 16 }},
+	{"stop-string-vs-max-tokens", false,
+		func(i, class int) []byte { return observedJSON(words(i, 5), 40, [][]string{{"."}, {"#"}}[class]) },
+		func(class int, r shapedReply) bool {
+			return (class == 0) == (r.final.Reason == crypto.FinishStop && r.final.CompletionTokens < 40)
+		}},
+}
+
+// observerSamples is the number of streams per class.
+const observerSamples = 16
+
+// TestObserver is the observer test of issue 19: a real server behind a
+// real TLS listener, a TCP relay recording the time and size of every
+// read and TLS record, and a logistic regression scored by 5-fold
+// cross-validated ROC AUC. With the shape (production's default) each
+// pair, within one bucket, stays at AUC <= 0.6; with the shape off, the
+// same observer tells each pair apart (AUC > 0.9), so the test can see a
+// leak when there is one.
+func TestObserver(t *testing.T) {
+	for _, mode := range []struct {
+		name  string
+		frame time.Duration
+	}{{"shaped", 20 * time.Millisecond}, {"off", 0}} {
+		t.Run(mode.name, func(t *testing.T) {
+			for _, p := range observerPairs {
+				frame := mode.frame
+				if p.slow && frame > 0 {
+					frame = 100 * time.Millisecond
+				}
+				h := newHarness(t, config{tls: true, contextPerSlot: 1024, shapeFrame: frame, slots: 1})
+				c := h.client(h.devices[0], crypto.SuiteX25519)
+				o := newObserver(t, h.ts.Listener.Addr().String())
+				a := observePair(t, c, o, p, frame > 0)
+				t.Logf("%s %s: ROC AUC %.3f", mode.name, p.name, a)
+				if frame > 0 && a > 0.6 {
+					t.Errorf("%s: shaped streams told apart, AUC %.3f > 0.6", p.name, a)
+				}
+				if frame == 0 && a <= 0.9 {
+					t.Errorf("%s: the control does not see the unshaped leak, AUC %.3f <= 0.9", p.name, a)
+				}
+			}
+		})
+	}
+}
+
+// observePair runs observerSamples streams of each class, in pairs of one
+// of each in a seeded random order (so that neither class always follows
+// the other), and returns the observer's cross-validated AUC.
+func observePair(t *testing.T, c *client, o *observer, p pair, shaped bool) float64 {
+	var x [][]float64
+	var y []int
+	order := rand.New(rand.NewPCG(19, 2))
+	for i := range observerSamples {
+		first := order.IntN(2)
+		for k := range 2 {
+			class := first ^ k
+			tr, r := c.observed(o, p.make(i, class))
+			if r.shaped != shaped || !p.check(class, r) {
+				t.Fatalf("%s sample %d class %d: shaped %v, final %+v", p.name, i, class, r.shaped, r.final)
+			}
+			x, y = append(x, features(tr)), append(y, class)
+		}
+	}
+	return cvAUC(x, y, 5, 4, 19)
+}
