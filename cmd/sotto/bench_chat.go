@@ -108,16 +108,24 @@ type benchChatResult struct {
 	TTFTP95Ms        float64        `json:"ttft_ms_p95"`
 	E2EP50Ms         float64        `json:"e2e_ms_p50"`
 	E2EP95Ms         float64        `json:"e2e_ms_p95"`
-	GenTokPerS       float64        `json:"gen_tokens_per_s"`
-	GenTokPerSDecode float64        `json:"gen_tokens_per_s_decode"`
-	GenTokPerSStream float64        `json:"gen_tokens_per_s_per_stream"`
-	WallS            float64        `json:"wall_s"`
-	LoadAverage1m    float64        `json:"load_average_1m"`
+	// Traffic shape (docs/protocol.md 5.5): the last text's arrival, the
+	// reply bytes per stream, and how many replies were shaped.
+	LastTokenP50Ms   float64 `json:"last_token_ms_p50"`
+	LastTokenP95Ms   float64 `json:"last_token_ms_p95"`
+	BytesPerStream   float64 `json:"bytes_per_stream"`
+	Shaped           int     `json:"shaped"`
+	GenTokPerS       float64 `json:"gen_tokens_per_s"`
+	GenTokPerSDecode float64 `json:"gen_tokens_per_s_decode"`
+	GenTokPerSStream float64 `json:"gen_tokens_per_s_per_stream"`
+	WallS            float64 `json:"wall_s"`
+	LoadAverage1m    float64 `json:"load_average_1m"`
 }
 
 // chatTiming is one request's timeline on the client's clock.
 type chatTiming struct {
 	start, first, end time.Time
+	last              time.Time // the last text's arrival
+	bytes             int64     // reply body bytes
 	res               client.Result
 	chunks            int
 	failure           string // "" when the request succeeded
@@ -178,6 +186,7 @@ func newBenchClient(o benchChatFlags) (*client.Client, func(), error) {
 	if err := withClientCert(hc, o.clientCert, o.clientKey); err != nil {
 		return nil, nil, err
 	}
+	countBytes(hc)
 	// No StatePath: each run verifies the server's key configuration afresh.
 	return openClient(client.Config{BaseURL: o.server, SigningKey: pin, HTTPClient: hc}, o.suite, o.deviceKey)
 }
@@ -256,14 +265,16 @@ func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([
 // (partial UTF-8, special tokens) reach it with a later chunk.
 func timeChat(ctx context.Context, c *client.Client, req client.Request) chatTiming {
 	t := chatTiming{start: time.Now()}
-	res, err := c.Chat(ctx, req, func([]byte) error {
+	var n atomic.Int64
+	res, err := c.Chat(withByteCounter(ctx, &n), req, func([]byte) error {
+		t.last = time.Now()
 		if t.first.IsZero() {
-			t.first = time.Now()
+			t.first = t.last
 		}
 		t.chunks++
 		return nil
 	})
-	t.end, t.res = time.Now(), res
+	t.end, t.res, t.bytes = time.Now(), res, n.Load()
 	switch {
 	case err != nil:
 		t.failure = failureName(err)
@@ -335,8 +346,9 @@ func syntheticWords(n int, seed uint64) string {
 // summarizeChat computes the report (definitions in docs/benchmarks.md).
 func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r := &benchChatResult{Failures: map[string]int{}, WallS: wall.Seconds()}
-	var ttft, e2e []float64
+	var ttft, e2e, last []float64
 	var w decodeWindow
+	var bytes int64
 	for _, t := range ts {
 		if t.failure != "" {
 			r.RequestsFailed++
@@ -347,9 +359,14 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 		r.PromptTokens += t.res.PromptTokens
 		r.CompletionTokens += t.res.CompletionTokens
 		r.Chunks += t.chunks
+		bytes += t.bytes
+		if t.res.Shaped {
+			r.Shaped++
+		}
 		e2e = append(e2e, ms(t.end.Sub(t.start)))
 		if !t.first.IsZero() { // a reply without text has no TTFT
 			ttft = append(ttft, ms(t.first.Sub(t.start)))
+			last = append(last, ms(t.last.Sub(t.start)))
 			w.add(t)
 		}
 	}
@@ -359,6 +376,10 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r.GenTokPerSDecode, r.GenTokPerSStream = w.rates()
 	r.TTFTP50Ms, r.TTFTP95Ms = percentiles(ttft)
 	r.E2EP50Ms, r.E2EP95Ms = percentiles(e2e)
+	r.LastTokenP50Ms, r.LastTokenP95Ms = percentiles(last)
+	if r.RequestsOK > 0 {
+		r.BytesPerStream = float64(bytes) / float64(r.RequestsOK)
+	}
 	return r
 }
 
@@ -375,14 +396,15 @@ type decodeWindow struct {
 func (w *decodeWindow) add(t chatTiming) {
 	n := max(t.res.CompletionTokens-1, 0)
 	w.afterFirst += n
-	if d := t.end.Sub(t.first).Seconds(); d > 0 {
+	// The last text, not the stream's end: a shaped stream pads after it.
+	if d := t.last.Sub(t.first).Seconds(); d > 0 {
 		w.perStream += float64(n) / d
 	}
 	w.streams++
 	if w.firstMin.IsZero() || t.first.Before(w.firstMin) {
 		w.firstMin = t.first
 	}
-	w.endMax = maxTime(w.endMax, t.end)
+	w.endMax = maxTime(w.endMax, t.last)
 }
 
 // rates returns the aggregate and the mean per-stream rates (0 for none).
