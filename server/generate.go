@@ -215,6 +215,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	m.PromptTokens.Add(float64(g.res.PromptTokens))
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
 	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
+	m.RequestFinished()
 	s.log.Info("chat",
 		"rid", s.logIDs.hashed(st.hdr.RID[:]),
 		"finish", finalChunk(g).Reason,

@@ -56,7 +56,15 @@ type Plan struct {
 	Router           RouterPlan // router only
 	RedisURL         string     // shared replay register and limiters; empty: in memory
 	SharedSecretFile string     // PoW and limiter-key secret shared by routers
+	// MetricsBatch publishes /metrics in snapshots of at least this many
+	// finished requests (server/metrics batch.go): a worker's, whose
+	// scraper is the router's host; 0 or 1: live.
+	MetricsBatch int
 }
+
+// workerMetricsBatch is a worker's metrics batch: a router that relays
+// every request learns token counts only summed over this many.
+const workerMetricsBatch = 16
 
 // MTLSPlan is mutual TLS between a router and its workers: the CA that
 // peers' certificates chain to, the router's client certificate, and
@@ -126,6 +134,7 @@ func PlanFor(cfg config.Config) Plan {
 		p.Server.ServeCapacity = true
 		p.Server.PoWMode = server.PoWOff
 		p.IPLimit, p.DeviceLimit = LimitPlan{}, LimitPlan{}
+		p.MetricsBatch = workerMetricsBatch
 	}
 	return p
 }

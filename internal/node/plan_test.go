@@ -157,3 +157,15 @@ func TestPlanStreamingAndCoalesce(t *testing.T) {
 		t.Fatalf("defaults: buffered %v, coalesce %v", d.Server.Buffered, d.Server.Coalesce)
 	}
 }
+
+// TestPlanWorkerMetricsBatched: a worker publishes its metrics in batches
+// (its scraper is the router's host); a single node serves them live.
+func TestPlanWorkerMetricsBatched(t *testing.T) {
+	if p := planOf(t, required); p.MetricsBatch > 1 {
+		t.Fatalf("single node: batch %d, want live", p.MetricsBatch)
+	}
+	w := planOf(t, map[string]string{"SOTTO_MODEL": "/m", "SOTTO_ROLE": "worker", "SOTTO_TLS_CERT": "/c", "SOTTO_TLS_KEY": "/k", "SOTTO_TLS_CLIENT_CA": "/ca"})
+	if w.MetricsBatch != workerMetricsBatch || workerMetricsBatch < 2 {
+		t.Fatalf("worker: batch %d", w.MetricsBatch)
+	}
+}
