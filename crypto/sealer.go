@@ -165,15 +165,24 @@ func runePrefix(p []byte, max int) int {
 // SealFinal appends the final chunk (event type "final", aad "final").
 // After it, the sealer refuses further chunks.
 func (s *StreamSealer) SealFinal(dst []byte, f Final) ([]byte, error) {
-	if s.finished {
-		return dst, ErrStreamClosed
-	}
-	if err := f.validate(); err != nil {
+	w, err := s.finalPlaintext(f)
+	if err != nil {
 		return dst, err
 	}
-	w := writeFinal(s.scratch.Bytes(), f)
-	s.finished = true
 	return s.sealChunk(dst, w, true), nil
+}
+
+// finalPlaintext writes f's JSON into the scratch buffer, returns its
+// length and closes the sealer to further text.
+func (s *StreamSealer) finalPlaintext(f Final) (int, error) {
+	if s.finished {
+		return 0, ErrStreamClosed
+	}
+	if err := f.validate(); err != nil {
+		return 0, err
+	}
+	s.finished = true
+	return writeFinal(s.scratch.Bytes(), f), nil
 }
 
 // writeFinal writes the final chunk's JSON for f (validated) at the start

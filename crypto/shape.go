@@ -80,14 +80,10 @@ func (s *StreamSealer) SealFrame(dst []byte, text []byte) ([]byte, int, error) {
 // SealFinalFrame appends the final chunk as a shaped frame. Only padding
 // frames may follow it.
 func (s *StreamSealer) SealFinalFrame(dst []byte, f Final) ([]byte, error) {
-	if s.finished {
-		return dst, ErrStreamClosed
-	}
-	if err := f.validate(); err != nil {
+	w, err := s.finalPlaintext(f)
+	if err != nil {
 		return dst, err
 	}
-	w := writeFinal(s.scratch.Bytes(), f)
-	s.finished = true
 	return s.sealFrame(dst, w), nil
 }
 

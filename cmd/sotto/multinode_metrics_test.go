@@ -3,10 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"regexp"
-	"strconv"
 	"testing"
 
 	"github.com/sottolabs/sotto/client"
@@ -16,17 +12,10 @@ import (
 // router's host that scrapes it would.
 func workerCounter(t *testing.T, addr, name string) float64 {
 	t.Helper()
-	resp, err := http.Get("http://" + addr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(name) + ` (\S+)$`).FindSubmatch(body)
-	if m == nil {
+	v := metric(t, &proc{url: "http://" + addr}, name)
+	if v < 0 {
 		t.Fatalf("%s missing from the worker's metrics", name)
 	}
-	v, _ := strconv.ParseFloat(string(m[1]), 64)
 	return v
 }
 
