@@ -12,7 +12,7 @@ import (
 // at start = arrival + ShapeFrame (arrival: when the body had been read),
 // so the time the checks took (decrypting, tokenizing the prompt, which
 // grows with its length) does not show; frame k (k = 0, 1, ...) leaves at
-// start + (k+1)*ShapeFrame whatever the engine is doing, each of one size:
+// start + k*ShapeFrame whatever the engine is doing, each of one size:
 // the text ready by then (as much as fits), a padding frame when none is
 // ready (the prompt is being processed, or the model is between tokens),
 // the final frame after the last text, then padding frames until the
@@ -56,7 +56,7 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 	time.Sleep(time.Until(start))
 	begin()
 	sw.shapedNonce()
-	timer := time.NewTimer(time.Until(start.Add(s.opts.ShapeFrame)))
+	timer := time.NewTimer(0) // frame 0 leaves with the nonce event
 	defer timer.Stop()
 	var g *generation
 	for k := 1; ; k++ {
@@ -84,7 +84,7 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 			}
 			return *g
 		}
-		timer.Reset(time.Until(start.Add(time.Duration(k+1) * s.opts.ShapeFrame)))
+		timer.Reset(time.Until(start.Add(time.Duration(k) * s.opts.ShapeFrame)))
 	}
 }
 
