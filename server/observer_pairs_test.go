@@ -12,7 +12,7 @@ import (
 // returns sample i of class 0 or 1, check that a reply is of its class.
 type pair struct {
 	name  string
-	slow  bool // frames of 100 ms: the prompt's processing must fit the bucket
+	slow  bool // frames of 100 ms: the prompt's processing (0.6 s or more here) must fit the 16-frame bucket
 	make  func(i, class int) []byte
 	check func(class int, r shapedReply) bool
 }
@@ -32,7 +32,7 @@ var observerPairs = []pair{
 }
 
 // observerSamples is the number of streams per class.
-const observerSamples = 16
+const observerSamples = 24
 
 // TestObserver is the observer test of issue 19: a real server behind a
 // real TLS listener, a TCP relay recording the time and size of every
@@ -79,7 +79,7 @@ func observePair(t *testing.T, c *client, o *observer, p pair, shaped bool) floa
 		first := order.IntN(2)
 		for k := range 2 {
 			class := first ^ k
-			tr, r := c.observed(o, p.make(i, class))
+			tr, r := observeInBucket(t, c, o, p.make(i, class), shaped)
 			if r.shaped != shaped || !p.check(class, r) {
 				t.Fatalf("%s sample %d class %d: shaped %v, final %+v", p.name, i, class, r.shaped, r.final)
 			}
@@ -87,4 +87,23 @@ func observePair(t *testing.T, c *client, o *observer, p pair, shaped bool) floa
 		}
 	}
 	return cvAUC(x, y, 5, 4, 19)
+}
+
+// observeInBucket runs one observed chat. A shaped stream must fill the
+// smallest bucket: the pairs compare streams within one bucket (which
+// bucket a stream falls in is visible by design, protocol section 7). A
+// sample that spilled into the next one, when the shared machine slowed
+// the prompt's processing past it, is logged and run again, at most
+// five times.
+func observeInBucket(t *testing.T, c *client, o *observer, inner []byte, shaped bool) (trace, shapedReply) {
+	for attempt := 1; ; attempt++ {
+		tr, r := c.observed(o, inner)
+		if !shaped || r.frames == crypto.MinShapeFrames {
+			return tr, r
+		}
+		if attempt == 5 {
+			t.Fatalf("five streams of %d frames, not %d: the machine is too slow for this bucket", r.frames, crypto.MinShapeFrames)
+		}
+		t.Logf("a stream of %d frames (another bucket); running it again", r.frames)
+	}
 }

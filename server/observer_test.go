@@ -159,7 +159,8 @@ func (c *client) observed(o *observer, inner []byte) (trace, shapedReply) {
 		c.h.secret(string(text))
 	}
 	seen := <-o.done
-	return seen, shapedReply{text: string(text), final: f, shaped: bytes.HasPrefix(sse, []byte("event: "+crypto.EventNonceShaped))}
+	return seen, shapedReply{text: string(text), final: f, shaped: bytes.HasPrefix(sse, []byte("event: "+crypto.EventNonceShaped)),
+		frames: bytes.Count(sse, []byte("data: ")) - 1}
 }
 
 // observedJSON is an inner request: greedy, max_tokens, stop strings,

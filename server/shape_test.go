@@ -27,6 +27,7 @@ type shapedReply struct {
 	final  crypto.Final
 	events []int
 	shaped bool
+	frames int // data events after the nonce event (observer tests)
 }
 
 // chatShaped sends a request asking for a shaped stream and reads it whole.
