@@ -27,18 +27,15 @@ type chatState struct {
 	r        *http.Request
 	arrived  time.Time
 	received time.Time // when the whole body was read: the window's clock
-	// arrivedMono is the same moment on the real clock (received may be a
-	// test's): shaped streams (shape.go) time their first event from it.
-	arrivedMono time.Time
-	body        []byte
-	bodyHash    [32]byte
-	hdr         crypto.Header
-	key         *keys.Key
-	deviceID    string // rate-limit key derived from the verified device key
-	release     func() // frees the device's concurrent-stream slot
-	unhold      func() // returns the body's bytes to the in-flight cap
-	opened      *crypto.Opened
-	req         crypto.Request
+	body     []byte
+	bodyHash [32]byte
+	hdr      crypto.Header
+	key      *keys.Key
+	deviceID string // rate-limit key derived from the verified device key
+	release  func() // frees the device's concurrent-stream slot
+	unhold   func() // returns the body's bytes to the in-flight cap
+	opened   *crypto.Opened
+	req      crypto.Request
 	// engineReq and prepared are the request as the engine runs it, its
 	// prompt tokenized in locked memory before the 200.
 	engineReq *engine.Request
@@ -47,6 +44,7 @@ type chatState struct {
 	// holding the engine's prefix key (conversation.go), nil without one.
 	device       device.Key
 	conversation *locked.Buffer
+	arrivedMono  time.Time // received on the real clock (received may be a test's): shape.go
 }
 
 // handleChat serves POST /api/chat: the checks of protocol section 4 in

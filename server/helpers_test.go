@@ -81,10 +81,7 @@ type config struct {
 	replayCapacity    int
 	coalesce          time.Duration
 	buffered          bool
-	shapeFrame        time.Duration
-	contextPerSlot    int  // 0: 256
-	tls               bool // serve HTTPS (httptest's certificate)
-	streamBuffer      int  // locked pending text per stream (default 64 KiB)
+	streamBuffer      int // locked pending text per stream (default 64 KiB)
 	devices           int
 	powMode           string
 	powBits           int
@@ -99,6 +96,9 @@ type config struct {
 	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
 	prefixCacheBytes  int64         // the engine's prefix cache; 0: off (and requests' cache member ignored)
 	prefixMaxTTL      time.Duration // 0: the engine's default
+	shapeFrame        time.Duration // shaped streams' frame interval; 0: unshaped
+	contextPerSlot    int           // 0: 256
+	tls               bool          // serve HTTPS (httptest's certificate)
 }
 
 // harness is one server over loopback with its own engine, keys, devices,

@@ -68,19 +68,17 @@ const (
 
 // Options are the server's limits and defaults.
 type Options struct {
-	RequestTTL        time.Duration
-	MaxBodyBytes      int64
-	QueueDepth        int
-	PadQuantum        int
-	DefaultMaxTokens  int
-	DefaultSampling   engine.Sampling
-	RequestLimits     crypto.Limits
-	StreamBufferBytes int           // locked text waiting for a slow client, per stream
-	Coalesce          time.Duration // 0: a chunk per token; else a chunk per window
-	Buffered          bool          // one chunk with the whole reply at the end
-	// ShapeFrame is the frame interval of shaped streams (SOTTO_STREAM_SHAPE
-	// constant, SOTTO_STREAM_FRAME_MS); 0: no stream is shaped.
-	ShapeFrame          time.Duration
+	RequestTTL          time.Duration
+	MaxBodyBytes        int64
+	QueueDepth          int
+	PadQuantum          int
+	DefaultMaxTokens    int
+	DefaultSampling     engine.Sampling
+	RequestLimits       crypto.Limits
+	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
+	Coalesce            time.Duration // 0: a chunk per token; else a chunk per window
+	Buffered            bool          // one chunk with the whole reply at the end
+	ShapeFrame          time.Duration // shaped streams' frame interval (SOTTO_STREAM_SHAPE constant); 0: none
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool

@@ -62,17 +62,18 @@ type Config struct {
 	MaxStreamsPerDevice int `env:"MAX_STREAMS_PER_DEVICE" envDefault:"2"`
 	PadQuantum          int `env:"SOTTO_PAD_QUANTUM" envDefault:"64"`
 	CoalesceMS          int `env:"SOTTO_COALESCE_MS" envDefault:"0"`
-	// Traffic shape (issue 19, docs/protocol.md 5.5): off or constant; the
-	// default follows ENVIRONMENT (applyDerivedDefaults).
-	StreamShape         StreamShape `env:"SOTTO_STREAM_SHAPE"`
-	StreamFrameMS       int         `env:"SOTTO_STREAM_FRAME_MS" envDefault:"50"`
-	WriteTimeoutSeconds int         `env:"SOTTO_WRITE_TIMEOUT_SECONDS" envDefault:"30"`
-	InflightBodyBytes   int         `env:"SOTTO_INFLIGHT_BODY_BYTES" envDefault:"67108864"`
+	WriteTimeoutSeconds int `env:"SOTTO_WRITE_TIMEOUT_SECONDS" envDefault:"30"`
+	InflightBodyBytes   int `env:"SOTTO_INFLIGHT_BODY_BYTES" envDefault:"67108864"`
 
 	// Private multi-turn (issue 11): locked memory for conversations' KV
 	// prefixes (0 = off) and the longest a client may keep one.
 	PrefixCacheBytes         int64 `env:"SOTTO_PREFIX_CACHE_BYTES" envDefault:"0"`
 	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
+
+	// Traffic shape (issue 19, docs/protocol.md 5.5): off or constant; the
+	// default follows ENVIRONMENT (applyDerivedDefaults).
+	StreamShape   StreamShape `env:"SOTTO_STREAM_SHAPE"`
+	StreamFrameMS int         `env:"SOTTO_STREAM_FRAME_MS" envDefault:"50"`
 
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`
