@@ -85,7 +85,7 @@ func TestChatInteractiveKeepsHistory(t *testing.T) {
 	if len(rec) != 2 {
 		t.Fatalf("%d requests, want 2", len(rec))
 	}
-	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}]}`
+	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}],"shape":"constant"}`
 	inner, secret := splitCache(rec[1].Inner)
 	if inner != want || rec[1].Suite != crypto.SuiteXWing {
 		t.Errorf("second request = %s (%s), want %s (xwing)", rec[1].Inner, rec[1].Suite, want)
@@ -143,7 +143,7 @@ func TestChatInteractiveFailedTurn(t *testing.T) {
 		t.Errorf("stderr = %q, want %s", errOut, wantErr)
 	}
 	// The failed turn is not in the history.
-	want := `{"messages":[{"role":"user","content":"secret two"}]}`
+	want := `{"messages":[{"role":"user","content":"secret two"}],"shape":"constant"}`
 	if rec := s.Received(); len(rec) != 1 || first(splitCache(rec[0].Inner)) != want {
 		t.Errorf("requests = %+v, want one with %s", rec, want)
 	}
@@ -170,7 +170,7 @@ func TestChatReset(t *testing.T) {
 	if err != nil || errOut != "[conversation cleared]\n" {
 		t.Fatalf("err %v, stderr %q", err, errOut)
 	}
-	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}]}`
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}],"shape":"constant"}`
 	rec := s.Received()
 	if len(rec) != 2 || first(splitCache(rec[1].Inner)) != want {
 		t.Fatalf("requests = %+v, want the second with %s", rec, want)

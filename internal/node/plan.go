@@ -62,10 +62,6 @@ type Plan struct {
 	MetricsBatch int
 }
 
-// workerMetricsBatch is a worker's metrics batch: a router that relays
-// every request learns token counts only summed over this many.
-const workerMetricsBatch = 16
-
 // MTLSPlan is mutual TLS between a router and its workers: the CA that
 // peers' certificates chain to, the router's client certificate, and
 // optional SPKI pins of the peers.
@@ -134,7 +130,7 @@ func PlanFor(cfg config.Config) Plan {
 		p.Server.ServeCapacity = true
 		p.Server.PoWMode = server.PoWOff
 		p.IPLimit, p.DeviceLimit = LimitPlan{}, LimitPlan{}
-		p.MetricsBatch = workerMetricsBatch
+		p.MetricsBatch = cfg.MetricsBatch
 	}
 	return p
 }

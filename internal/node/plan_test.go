@@ -47,8 +47,6 @@ var reaches = map[string]reach{
 	"MAX_STREAMS_PER_DEVICE":   {"5", nil, nil},
 	"SOTTO_PAD_QUANTUM":        {"128", nil, nil},
 	"SOTTO_COALESCE_MS":        {"40", nil, nil},
-	"SOTTO_STREAM_SHAPE":       {"constant", nil, nil},
-	"SOTTO_STREAM_FRAME_MS":    {"20", map[string]string{"SOTTO_STREAM_SHAPE": "constant"}, nil},
 	"POW_MODE":                 {"always", nil, nil},
 	"POW_BITS":                 {"12", nil, nil},
 	"POW_AUTO_THRESHOLD":       {"0.5", nil, nil},
@@ -74,6 +72,11 @@ var reaches = map[string]reach{
 	"SOTTO_UPSTREAM_TOTAL_SECONDS":      {"7", nil, nil},
 	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", routerBase, map[string]string{"SOTTO_SHARED_SECRET_FILE": "/s"}},
 	"SOTTO_SHARED_SECRET_FILE":          {"/secret", routerBase, nil},
+
+	// Issue 19: the traffic shape, its frame interval, a worker's metrics batch.
+	"SOTTO_STREAM_SHAPE":    {"constant", nil, nil},
+	"SOTTO_STREAM_FRAME_MS": {"20", map[string]string{"SOTTO_STREAM_SHAPE": "constant"}, nil},
+	"SOTTO_METRICS_BATCH":   {"1", workerBase, nil},
 
 	// Issue 8: stream write deadline, cap on bodies before admission.
 	"SOTTO_WRITE_TIMEOUT_SECONDS": {"5", nil, nil},
@@ -165,7 +168,7 @@ func TestPlanWorkerMetricsBatched(t *testing.T) {
 		t.Fatalf("single node: batch %d, want live", p.MetricsBatch)
 	}
 	w := planOf(t, map[string]string{"SOTTO_MODEL": "/m", "SOTTO_ROLE": "worker", "SOTTO_TLS_CERT": "/c", "SOTTO_TLS_KEY": "/k", "SOTTO_TLS_CLIENT_CA": "/ca"})
-	if w.MetricsBatch != workerMetricsBatch || workerMetricsBatch < 2 {
+	if w.MetricsBatch != 16 {
 		t.Fatalf("worker: batch %d", w.MetricsBatch)
 	}
 }

@@ -41,7 +41,7 @@ func TestDefaults(t *testing.T) {
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
 		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600,
-		StreamShape: ShapeOff, StreamFrameMS: 50,
+		StreamShape: ShapeOff, StreamFrameMS: 50, MetricsBatch: 16,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogJSON,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
@@ -257,7 +257,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 55 {
+	if len(seen) != 56 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

@@ -102,6 +102,7 @@ var rules = []rule{
 	intRange("SOTTO_PAD_QUANTUM", func(c *Config) int { return c.PadQuantum }, 1, 4096, "must be between 1 and 4096"),
 	intRange("SOTTO_COALESCE_MS", func(c *Config) int { return c.CoalesceMS }, 0, 10_000, "must be between 0 (per token) and 10000"),
 	intRange("SOTTO_STREAM_FRAME_MS", func(c *Config) int { return c.StreamFrameMS }, 1, 1000, "must be between 1 and 1000"),
+	intRange("SOTTO_METRICS_BATCH", func(c *Config) int { return c.MetricsBatch }, 1, 100_000, "must be between 1 (live) and 100000"),
 	intRange("SOTTO_WRITE_TIMEOUT_SECONDS", func(c *Config) int { return c.WriteTimeoutSeconds }, 1, 3600, "must be between 1 and 3600"),
 	{"SOTTO_INFLIGHT_BODY_BYTES", func(c *Config) string {
 		if c.InflightBodyBytes < c.MaxBodyBytes || c.InflightBodyBytes > 1<<34 {
