@@ -2,6 +2,7 @@ package llama
 
 import (
 	"runtime"
+	"sync"
 	"syscall"
 )
 
@@ -22,10 +23,27 @@ const engineNice = 10
 // the priority never leaks to other goroutines. Raising a thread's nice
 // value needs no privilege; if the host refuses it anyway (a system-call
 // filter), the engine runs at the normal priority.
+//
+// While f runs the process has one more P (GOMAXPROCS): the scheduler
+// goroutine spends its time in cgo calls (llama_decode), and the Go
+// runtime hands a P held by a cgo call to other goroutines only after a
+// sysmon tick (up to 10 ms), so without the extra P the stream writers'
+// timers would fire later while the engine works.
 func startOnEngineThread(f func()) {
+	procs.Lock()
+	runtime.GOMAXPROCS(runtime.GOMAXPROCS(0) + 1)
+	procs.Unlock()
 	go func() {
+		defer func() {
+			procs.Lock()
+			runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0)-1, 1))
+			procs.Unlock()
+		}()
 		runtime.LockOSThread()
 		_ = syscall.Setpriority(syscall.PRIO_PROCESS, syscall.Gettid(), engineNice)
 		f()
 	}()
 }
+
+// procs serializes changes of GOMAXPROCS by engines starting and ending.
+var procs sync.Mutex
