@@ -23,8 +23,10 @@ const (
 
 // keyDoc is the workers' signed key configuration, served unchanged.
 type keyDoc struct {
-	body    []byte
-	fetched time.Time
+	body     []byte
+	fetched  time.Time
+	issuedAt time.Time // zero when the body has none (see nextKeyDoc)
+	expires  time.Time
 }
 
 // Run checks every upstream's health and capacity every health interval,
@@ -97,7 +99,7 @@ func (r *Router) refreshKeys(ctx context.Context, u *Upstream) {
 	if err != nil || resp.StatusCode != http.StatusOK || len(body) > maxKeyDocBytes || !json.Valid(body) {
 		return
 	}
-	r.keys.Store(&keyDoc{body: body, fetched: time.Now()})
+	r.offerKeys(body, time.Now())
 }
 
 // getJSON GETs url and decodes at most limit bytes of its JSON body.
