@@ -44,6 +44,10 @@ func serve(ctx context.Context) error {
 	if err := harden.Apply(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	debugVars, err := harden.ClearDebugEnv()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	cfg, err := loadConfig()
 	if err != nil {
 		return err
@@ -54,6 +58,9 @@ func serve(ctx context.Context) error {
 	setLlamaLogLevel(plan.Log.Level)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
+	}
+	for _, name := range debugVars {
+		log.Warn("llama.cpp debug variable cleared: it would log request content", "variable", name)
 	}
 	if ctx == nil {
 		ctx = context.Background()
