@@ -79,6 +79,9 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 		fs = append(fs, h.checkModel(cfg.Model), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
 	}
 	fs = append(fs, h.checkMemlock(cfg))
+	if cfg.Role == config.RoleRouter && cfg.RedisURL != "" {
+		fs = append(fs, checkRedis(cfg))
+	}
 	if cfg.DevicePolicy == config.AllowList && cfg.Role != config.RoleWorker {
 		fs = append(fs, h.checkAllowList(cfg.AllowList))
 	}

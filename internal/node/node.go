@@ -14,6 +14,7 @@
 package node
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -57,6 +58,8 @@ type Node struct {
 	peerCAs   *tlsreload.PoolReloader // worker and router: the CA of the other side
 	peerCert  *tlsreload.CertReloader // router: its client certificate
 	redis     *redis.Client           // nil without REDIS_URL
+
+	redisReady func(context.Context) error // router readiness of Redis; nil without REDIS_URL
 }
 
 // New loads what the process needs before it can listen: the locked

@@ -37,6 +37,9 @@ func (r *Router) Run(ctx context.Context) {
 	for _, u := range r.pool.ups {
 		wg.Go(func() { r.watch(ctx, u) })
 	}
+	if r.d.SharedState != nil {
+		wg.Go(func() { r.watchShared(ctx) })
+	}
 	wg.Wait()
 }
 
