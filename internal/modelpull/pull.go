@@ -61,12 +61,8 @@ func Pull(ctx context.Context, e Entry, dir string, o Options) (string, error) {
 		}
 	}
 	fmt.Fprintf(o.out(), "pull: verifying sha256 of %s\n", e.File)
-	if err := verify(part, e); err != nil {
-		os.Remove(part)
-		return "", fmt.Errorf("%w: %s; the download was deleted, run the pull again", err, e.File)
-	}
-	if err := os.Rename(part, dest); err != nil {
-		return "", fmt.Errorf("modelpull: %w", err)
+	if err := verifyAndRename(part, dest, e); err != nil {
+		return "", err
 	}
 	fmt.Fprintf(o.out(), "pull: %s ready (%d bytes, sha256 verified)\n", dest, e.Size)
 	return dest, nil
@@ -87,8 +83,8 @@ func present(dest string, e Entry) (bool, error) {
 // partSize is how much of the download an earlier attempt left; a part
 // longer than the file cannot be a prefix of it and is dropped.
 func partSize(part string, size int64) int64 {
-	fi, err := os.Stat(part)
-	if err != nil {
+	fi, err := os.Lstat(part)
+	if err != nil || !fi.Mode().IsRegular() {
 		return 0
 	}
 	if fi.Size() > size {
@@ -105,6 +101,11 @@ func verify(path string, e Entry) error {
 		return fmt.Errorf("modelpull: %w", err)
 	}
 	defer f.Close()
+	return verifyFile(f, e)
+}
+
+// verifyFile checks the size and sha256 of what f holds.
+func verifyFile(f *os.File, e Entry) error {
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
