@@ -76,7 +76,7 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 	}
 	fs = append(fs, h.checkSwap(), h.checkCores(), h.checkClock(), h.checkCPU())
 	if cfg.Role != config.RoleRouter {
-		fs = append(fs, h.checkModel(cfg.Model), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
+		fs = append(fs, h.checkModel(cfg.Model, cfg.ModelSHA256), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
 	}
 	fs = append(fs, h.checkMemlock(cfg))
 	if cfg.Role == config.RoleRouter && cfg.RedisURL != "" {

@@ -7,7 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"github.com/sottolabs/sotto/internal/modelpull"
 )
 
 // fileOwner returns the owner's uid of fi.
@@ -91,7 +94,7 @@ func (h host) checkAllowList(path string) finding {
 var ggufMagic = []byte("GGUF")
 
 // checkModel: the model must be a readable GGUF file.
-func (h host) checkModel(path string) finding {
+func (h host) checkModel(path, sha string) finding {
 	const name = "model"
 	if path == "" {
 		return fail(name, "SOTTO_MODEL is not set", "set SOTTO_MODEL to the GGUF file")
@@ -105,6 +108,16 @@ func (h host) checkModel(path string) finding {
 	fi, statErr := f.Stat()
 	if _, err := io.ReadFull(f, head); err != nil || statErr != nil || !bytes.Equal(head, ggufMagic) {
 		return fail(name, path+" is not a GGUF file", "download a GGUF model (docs/models.md)")
+	}
+	if sha != "" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fail(name, path+" cannot be read", "check the file")
+		}
+		if _, got, err := modelpull.SHA256(f); err != nil || !strings.EqualFold(got, sha) {
+			return fail(name, path+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+got+"); serve refuses it",
+				"restore the pinned file (sotto model pull), or set SOTTO_MODEL_SHA256 to the new file's hash if the change is intended")
+		}
+		return ok(name, fmt.Sprintf("%s: GGUF, %s, sha256 as pinned", path, mib(fi.Size())))
 	}
 	return ok(name, fmt.Sprintf("%s: GGUF, %s", path, mib(fi.Size())))
 }

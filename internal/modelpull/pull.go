@@ -106,13 +106,23 @@ func verify(path string, e Entry) error {
 
 // verifyFile checks the size and sha256 of what f holds.
 func verifyFile(f *os.File, e Entry) error {
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	n, got, err := SHA256(f)
 	if err != nil {
-		return fmt.Errorf("modelpull: %w", err)
+		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != e.Size || got != e.SHA256 {
+	if n != e.Size || got != e.SHA256 {
 		return fmt.Errorf("%w: got %d bytes with sha256 %s, want %d bytes with sha256 %s", ErrChecksum, n, got, e.Size, e.SHA256)
 	}
 	return nil
+}
+
+// SHA256 reads r to its end and returns its length and sha256 in lower
+// case hex (as pinned in the catalogue and SOTTO_MODEL_SHA256).
+func SHA256(r io.Reader) (int64, string, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return n, "", fmt.Errorf("modelpull: %w", err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

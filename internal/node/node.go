@@ -150,8 +150,15 @@ func (n *Node) loadEngine() error {
 	if err != nil {
 		return err
 	}
+	defer closeDemo() // llama.cpp keeps its own mapping
+	if n.plan.ModelSHA256 != "" {
+		var release func()
+		if path, release, err = pinnedModel(path, n.plan.ModelSHA256); err != nil {
+			return err
+		}
+		defer release()
+	}
 	m, err := llama.LoadModel(path, mp)
-	closeDemo() // llama.cpp keeps its own mapping
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}

@@ -39,6 +39,7 @@ type Plan struct {
 	Keys         KeysPlan
 	Devices      DevicesPlan
 	ModelPath    string
+	ModelSHA256  string            // hex, either case; empty: not checked
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
 	Server       server.Options
@@ -139,8 +140,9 @@ func basePlan(cfg config.Config) Plan {
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
 		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
 
-		ModelPath: cfg.Model,
-		Model:     llama.ModelParams{MLock: cfg.MlockWeights},
+		ModelPath:   cfg.Model,
+		ModelSHA256: cfg.ModelSHA256,
+		Model:       llama.ModelParams{MLock: cfg.MlockWeights},
 		Engine: llama.Config{
 			Slots:          cfg.Slots,
 			ContextPerSlot: cfg.Context,

@@ -34,6 +34,7 @@ var reaches = map[string]reach{
 	"SOTTO_METRICS_LISTEN":     {"127.0.0.1:9100", nil, nil},
 	"SOTTO_MODEL":              {"/other.gguf", nil, nil},
 	"SOTTO_MLOCK_WEIGHTS":      {"true", nil, nil},
+	"SOTTO_MODEL_SHA256":       {"abababababababababababababababababababababababababababababababab", nil, nil},
 	"SOTTO_KEY_DIR":            {"/keys", nil, nil},
 	"SOTTO_DEVICE_POLICY":      {"open", nil, nil},
 	"SOTTO_ALLOW_LIST":         {"/devices", nil, nil},

@@ -47,6 +47,7 @@ type Config struct {
 
 	Model        string       `env:"SOTTO_MODEL"`
 	MlockWeights bool         `env:"SOTTO_MLOCK_WEIGHTS" envDefault:"false"`
+	ModelSHA256  string       `env:"SOTTO_MODEL_SHA256"`
 	KeyDir       string       `env:"SOTTO_KEY_DIR"`
 	DevicePolicy DevicePolicy `env:"SOTTO_DEVICE_POLICY" envDefault:"allowlist"`
 	AllowList    string       `env:"SOTTO_ALLOW_LIST"`

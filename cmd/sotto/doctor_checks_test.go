@@ -1,9 +1,11 @@
 package main
 
 import (
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/sottolabs/sotto/internal/modelpull"
 	"github.com/sottolabs/sotto/internal/testenv"
 	"github.com/sottolabs/sotto/server/config"
 )
@@ -22,5 +24,25 @@ func TestDoctorRedisPolicy(t *testing.T) {
 		if !strings.HasPrefix(got, tc.want) {
 			t.Errorf("%s: %q, want prefix %q", tc.url, got, tc.want)
 		}
+	}
+}
+
+// TestDoctorModelHash: with SOTTO_MODEL_SHA256 the model line checks the
+// file's hash (issue 17, item 9).
+func TestDoctorModelHash(t *testing.T) {
+	model := testenv.Model(t, "stories260K.gguf")
+	f, err := os.Open(model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, sum, _ := modelpull.SHA256(f)
+	f.Close()
+	h := fakeHost(t, healthyProc, 0, "")
+	if got := h.checkModel(model, strings.ToUpper(sum)).String(); !strings.HasPrefix(got, "ok   model: ") || !strings.HasSuffix(got, "sha256 as pinned") {
+		t.Errorf("pinned model: %s", got)
+	}
+	other := strings.Repeat("0", 64)
+	if got := h.checkModel(model, other).String(); !strings.HasPrefix(got, "FAIL model: "+model+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+sum+")") {
+		t.Errorf("changed model: %s", got)
 	}
 }
