@@ -120,5 +120,26 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	if cfg.Budget == nil {
 		cfg.Budget = locked.NewBudget(locked.Unlimited)
 	}
-	return cfg, nil
+	return cfg, cfg.checkPrefixFits()
+}
+
+// ErrPrefixCacheTooLarge: PrefixCacheBytes leaves no room under the
+// locked-memory budget for the slots' own requests.
+var ErrPrefixCacheTooLarge = fmt.Errorf("%w: the prefix cache does not fit under the locked-memory limit", ErrInvalidConfig)
+
+// checkPrefixFits refuses a prefix cache that, full, would leave less
+// locked memory than every slot's prompt tokens need: conversations would
+// then turn every other request away with 503 until they expire (issue
+// 17, item 3).
+func (cfg Config) checkPrefixFits() error {
+	limit := cfg.Budget.Limit()
+	if cfg.PrefixCacheBytes == 0 || limit < 0 {
+		return nil
+	}
+	slots := int64(cfg.Slots) * locked.Cost(4*cfg.ContextPerSlot)
+	if cfg.PrefixCacheBytes+slots > limit {
+		return fmt.Errorf("%w: %d cache bytes + %d for %d slots' prompts > %d locked bytes; lower SOTTO_PREFIX_CACHE_BYTES or raise LimitMEMLOCK",
+			ErrPrefixCacheTooLarge, cfg.PrefixCacheBytes, slots, cfg.Slots, limit)
+	}
+	return nil
 }
