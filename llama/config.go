@@ -38,6 +38,10 @@ type Config struct {
 	// PrefixCacheBytes caps the locked memory the prefix cache keeps
 	// (conversations' KV state, Request.PrefixKey); 0 turns it off.
 	PrefixCacheBytes int64
+	// PrefixCacheDevices is how many devices (Request.PrefixOwner) hold
+	// conversations in the prefix cache at once, each in an equal share
+	// of PrefixCacheBytes (default 8; see prefixcache.go).
+	PrefixCacheDevices int
 	// PrefixCacheMaxTTL caps a request's PrefixTTL (default 10 minutes).
 	PrefixCacheMaxTTL time.Duration
 	// ThreadPoll is ggml's polling level, 1..100: how long an idle worker
@@ -81,6 +85,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	def(&cfg.QueueDepth, 16)
 	def(&cfg.MaxTokensCap, 4096)
 	def(&cfg.ThreadPoll, defaultThreadPoll)
+	def(&cfg.PrefixCacheDevices, defaultPrefixOwners)
 	if cfg.PrefixCacheMaxTTL <= 0 {
 		cfg.PrefixCacheMaxTTL = 10 * time.Minute
 	}

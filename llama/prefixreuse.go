@@ -40,7 +40,7 @@ func (e *Engine) keepPrefix(s *slot, reason FinishReason) {
 		return
 	}
 	e.wipeSeqFrom(s.seq, int32(len(j.prompt)))
-	e.prefix.store(j.req.PrefixKey, j.req.PrefixTTL, j.prompt, e.seqStateSize(s.seq),
+	e.prefix.store(j.req.PrefixKey, j.req.PrefixOwner, j.req.PrefixTTL, j.prompt, e.seqStateSize(s.seq),
 		func(dst []byte) int { return e.saveSeq(s.seq, dst) })
 }
 

@@ -152,6 +152,8 @@ func basePlan(cfg config.Config) Plan {
 			// Issue 11: conversations' KV prefixes, in locked memory.
 			PrefixCacheBytes:  cfg.PrefixCacheBytes,
 			PrefixCacheMaxTTL: cfg.PrefixCacheMaxTTL(),
+			// Issue 17: one share per device.
+			PrefixCacheDevices: cfg.PrefixCacheDevices,
 		},
 		Server:       serverOptions(cfg),
 		PoWBits:      cfg.PoWBits,

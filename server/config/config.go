@@ -70,6 +70,7 @@ type Config struct {
 	// prefixes (0 = off) and the longest a client may keep one.
 	PrefixCacheBytes         int64 `env:"SOTTO_PREFIX_CACHE_BYTES" envDefault:"0"`
 	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
+	PrefixCacheDevices       int   `env:"SOTTO_PREFIX_CACHE_DEVICES" envDefault:"8"`
 
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`
