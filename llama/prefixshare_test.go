@@ -121,3 +121,20 @@ func TestPrefixExpireByHeap(t *testing.T) {
 		t.Errorf("after clear: %d bytes, %d owners, %d in the heap", c.used.Load(), len(c.owners), len(c.expiries))
 	}
 }
+
+// BenchmarkPrefixExpire is the cost the scheduler pays for expiry before
+// every decode step, with 4096 entries of which none has expired
+// (docs/benchmarks.md).
+func BenchmarkPrefixExpire(b *testing.B) {
+	c, _ := shareCache(1<<40, 256)
+	for i := range 4096 {
+		c.store(&[32]byte{byte(i), byte(i >> 8)}, uint64(i%256), time.Duration(i+1)*time.Second, []Token{1}, 60, func(p []byte) int { return len(p) })
+	}
+	if len(c.entries) != 4096 {
+		b.Fatalf("%d entries", len(c.entries))
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		c.expire()
+	}
+}
