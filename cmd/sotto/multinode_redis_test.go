@@ -44,7 +44,8 @@ func TestRouterRefusesEvictingRedis(t *testing.T) {
 // TestRouterReadinessFollowsRedis: a router whose Redis is down starts
 // but is not ready (every chat would be refused: a load balancer must
 // send traffic elsewhere), becomes ready when Redis answers, and not
-// ready again when it stops, or when no worker is healthy; with
+// ready again while its policy allows eviction, when it stops, or when
+// no worker is healthy; with
 // LOG_FORMAT=json every line of its log, go-redis's own included, is JSON
 // (issue 17, item 13).
 func TestRouterReadinessFollowsRedis(t *testing.T) {
@@ -54,6 +55,16 @@ func TestRouterReadinessFollowsRedis(t *testing.T) {
 	waitStatus(t, r, http.StatusServiceUnavailable, "Redis down")
 	rdb, _ := testenv.RedisAt(t, addr)
 	waitStatus(t, r, http.StatusOK, "Redis up")
+	// A policy changed while the router runs: rids could be evicted.
+	ctx := context.Background()
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", "volatile-lru").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, http.StatusServiceUnavailable, "Redis policy volatile-lru")
+	if err := rdb.ConfigSet(ctx, "maxmemory-policy", "noeviction").Err(); err != nil {
+		t.Fatal(err)
+	}
+	waitStatus(t, r, http.StatusOK, "Redis policy noeviction again")
 	_ = rdb.Shutdown(context.Background()).Err()
 	waitStatus(t, r, http.StatusServiceUnavailable, "Redis stopped")
 	rdb, _ = testenv.RedisAt(t, addr)
