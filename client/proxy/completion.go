@@ -118,7 +118,7 @@ func (x *exchange) complete(w http.ResponseWriter, ctx context.Context) {
 		finishError(res).write(w)
 		return
 	}
-	s := string(bytes.ToValidUTF8(text.Bytes(), []byte("\uFFFD")))
+	s := text.String() // whole UTF-8 characters (protocol 5.2)
 	reason := res.FinishReason
 	out := x.head
 	out.Object = "chat.completion"

@@ -120,9 +120,11 @@ func (p *Proxy) admit(r *http.Request) *apiError {
 	if p.cfg.APIKey == "" || r.URL.Path == "/health" {
 		return nil
 	}
-	got, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
 	sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
-	if subtle.ConstantTimeCompare(sum[:], p.keySum[:]) != 1 {
+	// Hashes of equal length, compared in constant time: neither the key's
+	// length nor its bytes leak through the time a refusal takes.
+	if subtle.ConstantTimeCompare(sum[:], p.keySum[:]) != 1 || !ok || !strings.EqualFold(scheme, "Bearer") {
 		return &apiError{status: http.StatusUnauthorized, Type: typeAuthentication, Code: "invalid_api_key",
 			Message: "missing or wrong API key (Authorization: Bearer <the key sotto proxy was started with>)"}
 	}

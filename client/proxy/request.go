@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/sottolabs/sotto/client"
 )
@@ -127,6 +128,9 @@ func decodeRequest(r io.Reader) (*chatRequest, *apiError) {
 	if len(data) > maxBodyBytes {
 		return nil, &apiError{status: 413, Type: typeInvalidRequest, Code: "request_too_large",
 			Message: "the request body is larger than the proxy accepts (4 MiB)"}
+	}
+	if !utf8.Valid(data) { // encoding/json would silently turn it into U+FFFD
+		return nil, badRequest("", "invalid_encoding", "the request body is not valid UTF-8")
 	}
 	var req chatRequest
 	if err := json.Unmarshal(data, &req); err != nil {

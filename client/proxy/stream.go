@@ -1,11 +1,9 @@
 package proxy
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
-	"unicode/utf8"
 
 	"github.com/sottolabs/sotto/client"
 )
@@ -19,7 +17,6 @@ type sse struct {
 	head    completion
 	usage   bool // stream_options.include_usage
 	started bool
-	carry   []byte // an incomplete UTF-8 sequence held for the next delta
 }
 
 // stream answers a streamed request. Cancelling ctx (the tool hung up)
@@ -29,7 +26,6 @@ func (x *exchange) stream(w http.ResponseWriter, ctx context.Context) {
 	s := &sse{w: w, rc: http.NewResponseController(w), head: x.head}
 	s.head.Object = "chat.completion.chunk"
 	s.usage = x.req.StreamOptions != nil && x.req.StreamOptions.IncludeUsage
-	defer func() { clear(s.carry) }()
 	res, err := x.chat(ctx, s.delta)
 	switch {
 	case err != nil && ctx.Err() != nil: // the tool is gone: nobody to answer
@@ -57,34 +53,20 @@ func (s *sse) start() error {
 	return s.chunk(&message{Role: client.RoleAssistant, Content: &empty}, nil)
 }
 
-// delta sends one piece of text; a UTF-8 sequence cut between pieces is
-// held back until it is whole.
+// delta sends one piece of text (whole UTF-8 characters: protocol 5.2).
 func (s *sse) delta(text []byte) error {
 	if err := s.start(); err != nil {
 		return err
 	}
-	buf := append(s.carry, text...)
-	cut := completeUTF8(buf)
-	if cut == 0 {
-		s.carry = buf
-		return nil
-	}
-	out := string(bytes.ToValidUTF8(buf[:cut], []byte("\uFFFD")))
-	s.carry = append(buf[:0], buf[cut:]...)
+	out := string(text)
 	return s.chunk(&message{Content: &out}, nil)
 }
 
-// finish sends the held bytes, the finish reason, the usage chunk when
-// asked for, and [DONE].
+// finish sends the finish reason, the usage chunk when asked for, and
+// [DONE].
 func (s *sse) finish(res client.Result) {
 	if s.start() != nil {
 		return
-	}
-	if len(s.carry) > 0 {
-		out := string(bytes.ToValidUTF8(s.carry, []byte("\uFFFD")))
-		if s.chunk(&message{Content: &out}, nil) != nil {
-			return
-		}
 	}
 	reason := res.FinishReason
 	if s.chunk(&message{}, &reason) != nil {
@@ -140,19 +122,4 @@ func (s *sse) write(b []byte) error {
 		return err
 	}
 	return s.rc.Flush()
-}
-
-// completeUTF8 returns the length of b without a trailing incomplete UTF-8
-// sequence (at most 3 bytes that could still become a character).
-func completeUTF8(b []byte) int {
-	for i := len(b) - 1; i >= 0 && i >= len(b)-3; i-- {
-		if !utf8.RuneStart(b[i]) {
-			continue
-		}
-		if !utf8.FullRune(b[i:]) {
-			return i
-		}
-		break
-	}
-	return len(b)
 }
