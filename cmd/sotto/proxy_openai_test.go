@@ -1,0 +1,93 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/sottolabs/sotto/internal/testenv"
+)
+
+// The official openai npm package (pinned in client/proxy/openaitest,
+// installed with npm ci from its lockfile) against `sotto proxy` in front
+// of real `sotto serve` processes: the proof that a tool needs no change.
+
+var npmOnce struct {
+	sync.Once
+	out []byte
+	err error
+}
+
+// openAIHarness returns the directory of the Node harness with its
+// dependencies installed. Without node and npm the test skips, or fails
+// in CI.
+func openAIHarness(t *testing.T) string {
+	t.Helper()
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			if testenv.InCI() {
+				t.Fatalf("%s not found (CI needs the Debian packages nodejs and npm)", tool)
+			}
+			t.Skipf("%s not found: install the Debian packages nodejs and npm", tool)
+		}
+	}
+	dir := filepath.Join(testenv.RepoRoot(t), "client", "proxy", "openaitest")
+	npmOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "npm", "ci", "--ignore-scripts", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		npmOnce.out, npmOnce.err = cmd.CombinedOutput()
+	})
+	if npmOnce.err != nil {
+		t.Fatalf("npm ci in %s: %v\n%s", dir, npmOnce.err, npmOnce.out)
+	}
+	return dir
+}
+
+// openAIScenario runs one scenario of openai.mjs against the proxy p in
+// front of the server s, and returns what it printed.
+func openAIScenario(t *testing.T, dir string, s *e2eServer, p *e2eProxy, name string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "node", "openai.mjs", name)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "SOTTO_PROXY_URL="+p.url, "SOTTO_METRICS_URL="+s.url+"/metrics")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil || !bytes.Contains(stdout.Bytes(), []byte("ok "+name+"\n")) {
+		t.Fatalf("scenario %s: %v\nstdout:\n%s\nstderr:\n%s\nproxy log:\n%s", name, err, stdout.Bytes(), stderr.Bytes(), p.logs.Bytes())
+	}
+	return stdout.String()
+}
+
+// TestProxyOpenAISDK: completions streamed and not, usage, stop
+// sequences, an aborted stream that frees the server's slot, bad
+// parameters, a second turn that hits the server's prefix cache, a rate
+// limit and a server that is down, each as the SDK sees it.
+func TestProxyOpenAISDK(t *testing.T) {
+	dir := openAIHarness(t)
+	s := startServe(t, append(raisedLimits, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_SLOTS=1", "SOTTO_CONTEXT=2048")...)
+	p := startProxy(t, s)
+	for _, name := range []string{"completions", "stop", "abort", "cache", "badparams"} {
+		t.Run(name, func(t *testing.T) {
+			out := openAIScenario(t, dir, s, p, name)
+			t.Logf("%s", out)
+		})
+	}
+	t.Run("ratelimited", func(t *testing.T) {
+		limited := startServe(t, "RATE_LIMIT_PER_MINUTE=1", "RATE_LIMIT_BURST=1")
+		openAIScenario(t, dir, limited, startProxy(t, limited), "ratelimited")
+	})
+	t.Run("down", func(t *testing.T) {
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		_ = s.cmd.Wait()
+		openAIScenario(t, dir, s, p, "down")
+	})
+}
