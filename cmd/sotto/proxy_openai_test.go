@@ -3,9 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -50,15 +55,15 @@ func openAIHarness(t *testing.T) string {
 	return dir
 }
 
-// openAIScenario runs one scenario of openai.mjs against the proxy p in
-// front of the server s, and returns what it printed.
-func openAIScenario(t *testing.T, dir string, s *e2eServer, p *e2eProxy, name string) string {
+// openAIScenario runs one scenario of openai.mjs against the proxy p, with
+// the server's metrics at metricsURL, and returns what it printed.
+func openAIScenario(t *testing.T, dir, metricsURL string, p *e2eProxy, name string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "node", "openai.mjs", name)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "SOTTO_PROXY_URL="+p.url, "SOTTO_METRICS_URL="+s.url+"/metrics")
+	cmd.Env = append(os.Environ(), "SOTTO_PROXY_URL="+p.url, "SOTTO_METRICS_URL="+metricsURL)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil || !bytes.Contains(stdout.Bytes(), []byte("ok "+name+"\n")) {
@@ -77,17 +82,60 @@ func TestProxyOpenAISDK(t *testing.T) {
 	p := startProxy(t, s)
 	for _, name := range []string{"completions", "stop", "abort", "cache", "badparams"} {
 		t.Run(name, func(t *testing.T) {
-			out := openAIScenario(t, dir, s, p, name)
+			out := openAIScenario(t, dir, s.url+"/metrics", p, name)
 			t.Logf("%s", out)
 		})
 	}
 	t.Run("ratelimited", func(t *testing.T) {
 		limited := startServe(t, "RATE_LIMIT_PER_MINUTE=1", "RATE_LIMIT_BURST=1")
-		openAIScenario(t, dir, limited, startProxy(t, limited), "ratelimited")
+		openAIScenario(t, dir, limited.url+"/metrics", startProxy(t, limited), "ratelimited")
 	})
 	t.Run("down", func(t *testing.T) {
 		_ = s.cmd.Process.Signal(os.Interrupt)
 		_ = s.cmd.Wait()
-		openAIScenario(t, dir, s, p, "down")
+		openAIScenario(t, dir, s.url+"/metrics", p, "down")
 	})
+}
+
+// TestProxyOpenAISDKCluster: the same through a router in front of two
+// workers. The scenarios read the sum of the workers' metrics (served
+// here, since the workers' /metrics needs the router's client
+// certificate): the aborted stream frees its worker's slot, and turn 2
+// reaches the worker that holds turn 1's prompt.
+func TestProxyOpenAISDKCluster(t *testing.T) {
+	dir := openAIHarness(t)
+	c := newCluster(t, 2)
+	for _, w := range c.workers { // one long-context slot and the cache: restart each worker with them
+		w.kill(t)
+		w.env = append(w.env, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_SLOTS=1", "SOTTO_CONTEXT=2048")
+		w.start(t, "worker")
+		w.waitReady(t, c.mtls)
+	}
+	r := c.startRouter(t)
+	p := startProxy(t, c.as(r))
+	sum := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		total := map[string]float64{}
+		for _, wk := range c.workers {
+			resp, err := c.mtls.Get(wk.url + "/metrics") // not get: t.Fatal belongs to the test's goroutine
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusBadGateway)
+				return
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			for _, m := range metricLine.FindAllStringSubmatch(string(body), -1) {
+				v, _ := strconv.ParseFloat(m[2], 64)
+				total[m[1]] += v
+			}
+		}
+		for name, v := range total {
+			fmt.Fprintf(w, "%s %g\n", name, v)
+		}
+	}))
+	defer sum.Close()
+	for _, name := range []string{"completions", "stop", "abort", "cache", "badparams"} {
+		t.Run(name, func(t *testing.T) {
+			t.Logf("%s", openAIScenario(t, dir, sum.URL, p, name))
+		})
+	}
 }
