@@ -113,7 +113,7 @@ func newProxyClient() (*client.Client, func(), error) {
 	}
 	signing, err := parsePin(pin)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, errors.New("proxy: the pin is not an Ed25519 public key (ed25519:<base64url>)")
 	}
 	httpClient, err := chatHTTPClient(proxyOpts.caFile)
 	if err != nil {
@@ -185,12 +185,13 @@ func proxyLogger(level string) (*slog.Logger, error) {
 }
 
 // flagsFromEnv sets every flag not given on the command line from the
-// environment variable prefix + its name in upper case, "-" as "_".
+// environment variable prefix + its name in upper case, "-" as "_"; an
+// empty variable counts as unset.
 func flagsFromEnv(fs *pflag.FlagSet, prefix string) error {
 	var err error
 	fs.VisitAll(func(f *pflag.Flag) {
 		name := prefix + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v, ok := os.LookupEnv(name); ok && !f.Changed && err == nil {
+		if v := os.Getenv(name); v != "" && !f.Changed && err == nil {
 			if serr := f.Value.Set(v); serr != nil {
 				err = fmt.Errorf("proxy: %s: %w", name, serr)
 			}
