@@ -166,7 +166,7 @@ func TestConversationsKeyedPerProcess(t *testing.T) {
 	if a.prefixDigests(m)[0] == b.prefixDigests(m)[0] {
 		t.Fatal("two matchers hash the same message to the same digest")
 	}
-	if a.prefixDigests(m)[0] != a.prefixDigests(m)[0] {
+	if first, again := a.prefixDigests(m)[0], a.prefixDigests(m)[0]; first != again {
 		t.Fatal("one matcher hashes the same message differently")
 	}
 }
