@@ -78,7 +78,8 @@ func runProxy(cmd *cobra.Command, _ []string) error {
 	defer closeKey()
 	h := proxy.New(proxy.Config{Client: c, Model: proxyOpts.model, APIKey: apiKey, Log: log,
 		Conversations: proxy.NewConversations(proxyOpts.convTTL, proxyOpts.convMemory)})
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	// No write timeout: replies stream for as long as the model writes.
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "sotto proxy: listening on http://%s/v1 (model %s), sealing to %s\n",
 		ln.Addr(), h.Model(), proxyOpts.server)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)

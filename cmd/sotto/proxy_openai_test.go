@@ -75,7 +75,8 @@ func openAIScenario(t *testing.T, dir, metricsURL string, p *e2eProxy, name stri
 // TestProxyOpenAISDK: completions streamed and not, usage, stop
 // sequences, an aborted stream that frees the server's slot, bad
 // parameters, a second turn that hits the server's prefix cache, a rate
-// limit and a server that is down, each as the SDK sees it.
+// limit, a wrong API key and a server that is down, each as the SDK sees
+// it.
 func TestProxyOpenAISDK(t *testing.T) {
 	dir := openAIHarness(t)
 	s := startServe(t, append(raisedLimits, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_SLOTS=1", "SOTTO_CONTEXT=2048")...)
@@ -89,6 +90,10 @@ func TestProxyOpenAISDK(t *testing.T) {
 	t.Run("ratelimited", func(t *testing.T) {
 		limited := startServe(t, "RATE_LIMIT_PER_MINUTE=1", "RATE_LIMIT_BURST=1")
 		openAIScenario(t, dir, limited.url+"/metrics", startProxy(t, limited), "ratelimited")
+	})
+	t.Run("auth", func(t *testing.T) {
+		t.Setenv("SOTTO_PROXY_API_KEY", "the-users-own-key") // read by the proxy, and by the scenario's client
+		openAIScenario(t, dir, s.url+"/metrics", startProxy(t, s), "auth")
 	})
 	t.Run("down", func(t *testing.T) {
 		_ = s.cmd.Process.Signal(os.Interrupt)

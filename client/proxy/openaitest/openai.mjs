@@ -170,6 +170,19 @@ const scenarios = {
     assert.fail('10 requests passed a limit of 1 a minute');
   },
 
+  // With an API key set, a tool with another key gets an
+  // AuthenticationError; with the key, it is served.
+  async auth() {
+    const stranger = new OpenAI({ baseURL: process.env.SOTTO_PROXY_URL, apiKey: 'not-the-key', maxRetries: 0 });
+    await expectError(() => stranger.chat.completions.create({ model: 'sotto', messages: [{ role: 'user', content: prompt }] }),
+      OpenAI.AuthenticationError, (e) => {
+        assert.equal(e.status, 401);
+        assert.equal(e.code, 'invalid_api_key');
+      });
+    const r = await client.chat.completions.create({ ...greedy, messages: [{ role: 'user', content: prompt }], max_tokens: 4 });
+    assert.equal(r.usage.completion_tokens, 4);
+  },
+
   // A server that is down is an InternalServerError (502).
   async down() {
     await expectError(() => client.chat.completions.create({ model: 'sotto', messages: [{ role: 'user', content: prompt }] }),
