@@ -81,10 +81,10 @@ func (p *Proxy) handleCompletions(w http.ResponseWriter, r *http.Request) {
 	x := &exchange{p: p, req: req, sreq: sreq, head: completion{
 		ID: newID(), Created: p.cfg.Now().Unix(), Model: p.cfg.Model}}
 	if req.Stream {
-		x.stream(w, r.Context())
+		x.stream(r.Context(), w)
 		return
 	}
-	x.complete(w, r.Context())
+	x.complete(r.Context(), w)
 }
 
 // chat sends the request. A server that predates the conversation cache
@@ -101,7 +101,7 @@ func (x *exchange) chat(ctx context.Context, onDelta func([]byte) error) (client
 }
 
 // complete answers a non-streamed request once the reply is whole.
-func (x *exchange) complete(w http.ResponseWriter, ctx context.Context) {
+func (x *exchange) complete(ctx context.Context, w http.ResponseWriter) {
 	var text bytes.Buffer
 	defer func() { clear(text.Bytes()) }()
 	res, err := x.chat(ctx, func(b []byte) error {

@@ -165,3 +165,17 @@ func TestLogHoldsNoText(t *testing.T) {
 		t.Fatalf("log lines lack what they should name:\n%s", log)
 	}
 }
+
+// TestServerWithoutCache: a server that predates the conversation cache
+// refuses its member; the proxy resends the request without it, once.
+func TestServerWithoutCache(t *testing.T) {
+	f := newFixture(t, nil)
+	f.server.QueueProblems(problem.InvalidRequest(crypto.CodeMember))
+	if resp, data := f.post(t, userBody("")); resp.StatusCode != 200 || !strings.Contains(string(data), `"content":"Hello, world."`) {
+		t.Fatalf("%d %s", resp.StatusCode, data)
+	}
+	inner := f.sentInner(t)
+	if n := f.server.Counts().Chat; n != 2 || len(inner) != 1 || inner[0]["cache"] != nil {
+		t.Fatalf("%d requests, opened %v: want the refused one, then one without the cache member", n, inner)
+	}
+}

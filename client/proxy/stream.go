@@ -22,7 +22,7 @@ type sse struct {
 // stream answers a streamed request. Cancelling ctx (the tool hung up)
 // stops the reply: the client closes the stream and the server frees the
 // slot.
-func (x *exchange) stream(w http.ResponseWriter, ctx context.Context) {
+func (x *exchange) stream(ctx context.Context, w http.ResponseWriter) {
 	s := &sse{w: w, rc: http.NewResponseController(w), head: x.head}
 	s.head.Object = "chat.completion.chunk"
 	s.usage = x.req.StreamOptions != nil && x.req.StreamOptions.IncludeUsage
