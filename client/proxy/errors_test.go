@@ -179,3 +179,22 @@ func TestServerWithoutCache(t *testing.T) {
 		t.Fatalf("%d requests, opened %v: want the refused one, then one without the cache member", n, inner)
 	}
 }
+
+// TestClientRecoveries: what the Go client recovers from (a rotated key,
+// a skewed clock, proof of work) never reaches the tool.
+func TestClientRecoveries(t *testing.T) {
+	f := newFixture(t, nil)
+	if resp, data := f.post(t, userBody("")); resp.StatusCode != 200 {
+		t.Fatalf("%d %s", resp.StatusCode, data)
+	}
+	for name, change := range map[string]func(){
+		"rotated key":   f.server.Rotate,
+		"skewed clock":  func() { f.server.SetClockOffset(10 * time.Minute) },
+		"proof of work": func() { f.server.RequirePoW(8) },
+	} {
+		change()
+		if resp, data := f.post(t, userBody(`,"stream":true`)); resp.StatusCode != 200 || !strings.HasSuffix(string(data), "data: [DONE]\n\n") {
+			t.Errorf("after a %s: %d %s", name, resp.StatusCode, data)
+		}
+	}
+}
