@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -79,20 +80,33 @@ func runProxy(cmd *cobra.Command, _ []string) error {
 	h := proxy.New(proxy.Config{Client: c, Model: proxyOpts.model, APIKey: apiKey, Log: log,
 		Conversations: proxy.NewConversations(proxyOpts.convTTL, proxyOpts.convMemory)})
 	// No write timeout: replies stream for as long as the model writes.
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	var inflight sync.WaitGroup
+	counted := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		inflight.Add(1)
+		defer inflight.Done()
+		h.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: counted, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	fmt.Fprintf(cmd.ErrOrStderr(), "sotto proxy: listening on http://%s/v1 (model %s), sealing to %s\n",
 		ln.Addr(), h.Model(), proxyOpts.server)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	shutDown := make(chan struct{})
 	go func() {
+		defer close(shutDown)
 		<-ctx.Done()
 		shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = srv.Shutdown(shut)
+		_ = srv.Close() // streams still open after 5 s: their tools are cancelled
 	}()
 	if err := srv.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("proxy: %w", err)
 	}
+	// Serve returns at once; the handlers may still sign with the device
+	// key, which closeKey destroys, until they have all returned.
+	<-shutDown
+	inflight.Wait()
 	return nil
 }
 

@@ -1,8 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"os"
@@ -20,6 +20,8 @@ type e2eProxy struct {
 	url  string // base URL of the OpenAI API, ending in /v1
 	cmd  *exec.Cmd
 	logs *testenv.SyncBuffer
+	done chan struct{} // closed when the process has exited; then err is its status
+	err  error
 }
 
 var proxyListening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]+/v1)`)
@@ -29,40 +31,55 @@ var proxyListening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:[0-9]
 // would) and args, and waits until it listens.
 func startProxy(t *testing.T, s *e2eServer, args ...string) *e2eProxy {
 	t.Helper()
-	p := &e2eProxy{logs: &testenv.SyncBuffer{}}
+	p := &e2eProxy{logs: &testenv.SyncBuffer{}, done: make(chan struct{})}
 	all := append([]string{"proxy", "--listen", "127.0.0.1:0", "--log-level", "debug"}, args...)
 	p.cmd = exec.Command("sotto", all...)
 	p.cmd.Env = append(os.Environ(), "XDG_CONFIG_HOME="+s.dir,
 		"SOTTO_PROXY_SERVER="+s.url, "SOTTO_PROXY_PIN="+s.pin, "SOTTO_PROXY_DEVICE_KEY="+s.deviceKey)
-	stderr, err := p.cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	p.cmd.Stderr = p.logs
 	if err := p.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
 	t.Cleanup(func() {
-		_ = p.cmd.Process.Signal(os.Interrupt)
-		done := make(chan struct{})
-		go func() { _ = p.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
+		if p.stop(10*time.Second) != nil {
 			_ = p.cmd.Process.Kill()
-			<-done
+			<-p.done
 		}
 	})
-	r := bufio.NewReader(stderr)
-	line, err := r.ReadString('\n')
-	m := proxyListening.FindStringSubmatch(line)
-	if err != nil || m == nil {
-		t.Fatalf("sotto proxy did not start: %q %v", line, err)
+	waitFor(t, "sotto proxy to listen", func() bool { return proxyListening.Match(p.logs.Bytes()) || p.exited() })
+	m := proxyListening.FindSubmatch(p.logs.Bytes())
+	if m == nil {
+		t.Fatalf("sotto proxy did not start:\n%s", p.logs.Bytes())
 	}
-	p.url = m[1]
-	p.logs.Write([]byte(line))
-	go func() { _, _ = io.Copy(p.logs, r) }()
+	p.url = string(m[1])
 	return p
 }
+
+func (p *e2eProxy) exited() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// stop sends SIGINT and waits up to d for the exit; it returns the exit
+// error, or errStillRunning.
+func (p *e2eProxy) stop(d time.Duration) error {
+	if !p.exited() {
+		_ = p.cmd.Process.Signal(os.Interrupt)
+	}
+	select {
+	case <-p.done:
+		return p.err
+	case <-time.After(d):
+		return errStillRunning
+	}
+}
+
+var errStillRunning = errors.New("still running")
 
 // complete posts an OpenAI chat completion body and returns the status
 // and the body.
@@ -113,7 +130,8 @@ func streamedText(t *testing.T, body []byte) (string, string) {
 // answers a greedy request with the same text streamed and not; the
 // second turn of the conversation, resent whole, reuses the first turn's
 // prompt on the server (its cached-token counter moves); and the proxy's
-// debug log holds neither the prompts nor the replies.
+// debug log holds neither the prompts nor the replies. SIGINT stops it
+// with status 0.
 func TestE2EProxy(t *testing.T) {
 	s := startServe(t, "SOTTO_PREFIX_CACHE_BYTES=16777216")
 	p := startProxy(t, s)
@@ -150,6 +168,10 @@ func TestE2EProxy(t *testing.T) {
 	}
 	if got := s.serverCounter(t, "sotto_prompt_tokens_cached_total"); got-cached < float64(c.Usage.PromptTokens-1) {
 		t.Fatalf("turn 2 reused %v cached prompt tokens, want at least %d", got-cached, c.Usage.PromptTokens-1)
+	}
+	// Ctrl-C: the proxy stops serving and exits cleanly.
+	if err := p.stop(30 * time.Second); err != nil {
+		t.Fatalf("sotto proxy exited with %v on SIGINT:\n%s", err, p.logs.Bytes())
 	}
 	logs := p.logs.String()
 	if strings.Count(logs, `msg="proxy: request"`) != 3 {
