@@ -49,10 +49,11 @@ func usageOf(res client.Result) *usage {
 
 // exchange is one chat completion being answered.
 type exchange struct {
-	p    *Proxy
-	req  *chatRequest
-	sreq client.Request
-	head completion // id, object, created, model
+	p         *Proxy
+	req       *chatRequest
+	sreq      client.Request
+	continued bool       // the request continues a conversation the proxy knows
+	head      completion // id, object, created, model
 }
 
 // handleCompletions answers POST /v1/chat/completions.
@@ -75,10 +76,10 @@ func (p *Proxy) handleCompletions(w http.ResponseWriter, r *http.Request) {
 		e.write(w)
 		return
 	}
-	conv, _ := p.cfg.Conversations.Match(sreq.Messages)
+	conv, continued := p.cfg.Conversations.Match(sreq.Messages)
 	defer conv.Forget()
 	sreq.Conversation = conv
-	x := &exchange{p: p, req: req, sreq: sreq, head: completion{
+	x := &exchange{p: p, req: req, sreq: sreq, continued: continued, head: completion{
 		ID: newID(), Created: p.cfg.Now().Unix(), Model: p.cfg.Model}}
 	if req.Stream {
 		x.stream(r.Context(), w)
@@ -90,13 +91,18 @@ func (p *Proxy) handleCompletions(w http.ResponseWriter, r *http.Request) {
 // chat sends the request. A server that predates the conversation cache
 // refuses its member (#request code member); the request is then resent
 // without it, as protocol 3.2.1 allows.
+// Its debug line holds counts and codes only: the client's errors quote
+// no content.
 func (x *exchange) chat(ctx context.Context, onDelta func([]byte) error) (client.Result, error) {
 	res, err := x.p.cfg.Client.Chat(ctx, x.sreq, onDelta)
 	var pe *client.ProblemError
 	if errors.As(err, &pe) && pe.Name == wire.ProblemRequest && pe.Code == crypto.CodeMember && x.sreq.Conversation != nil {
 		x.sreq.Conversation = nil
-		return x.p.cfg.Client.Chat(ctx, x.sreq, onDelta)
+		res, err = x.p.cfg.Client.Chat(ctx, x.sreq, onDelta)
 	}
+	x.p.cfg.Log.Debug("proxy: chat", "messages", len(x.sreq.Messages), "continued", x.continued,
+		"stream", x.req.Stream, "finish", res.FinishReason, "prompt_tokens", res.PromptTokens,
+		"completion_tokens", res.CompletionTokens, "error", err)
 	return res, err
 }
 

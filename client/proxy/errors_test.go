@@ -161,7 +161,8 @@ func TestLogHoldsNoText(t *testing.T) {
 		}
 	}
 	if !strings.Contains(log, "level=INFO msg=\"proxy: request\" method=POST path=/v1/chat/completions status=200") ||
-		!strings.Contains(log, "path=other status=404") || !strings.Contains(log, "code=unsupported_parameter") {
+		!strings.Contains(log, "path=other status=404") || !strings.Contains(log, "code=unsupported_parameter") ||
+		!strings.Contains(log, `level=DEBUG msg="proxy: chat" messages=1 continued=true stream=true finish=stop prompt_tokens=5 completion_tokens=2 error=<nil>`) {
 		t.Fatalf("log lines lack what they should name:\n%s", log)
 	}
 }

@@ -174,7 +174,7 @@ func TestE2EProxy(t *testing.T) {
 		t.Fatalf("sotto proxy exited with %v on SIGINT:\n%s", err, p.logs.Bytes())
 	}
 	logs := p.logs.String()
-	if strings.Count(logs, `msg="proxy: request"`) != 3 {
+	if strings.Count(logs, `msg="proxy: request"`) != 3 || strings.Count(logs, `level=DEBUG msg="proxy: chat"`) != 3 {
 		t.Fatalf("proxy log:\n%s", logs)
 	}
 	for _, secret := range []string{"Lily", "red ball", "the dog came", reply[:16]} {
