@@ -77,6 +77,9 @@ func runProxy(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeKey()
+	if err := verifyServer(cmd, c); err != nil {
+		return err
+	}
 	h := proxy.New(proxy.Config{Client: c, Model: proxyOpts.model, APIKey: apiKey, Log: log,
 		Conversations: proxy.NewConversations(proxyOpts.convTTL, proxyOpts.convMemory)})
 	// No write timeout: replies stream for as long as the model writes.
@@ -136,6 +139,24 @@ func newProxyClient() (*client.Client, func(), error) {
 	}
 	return openClient(client.Config{BaseURL: proxyOpts.server, SigningKey: signing, HTTPClient: httpClient,
 		StatePath: proxyStatePath(signing)}, proxyOpts.suite, proxyOpts.deviceKey)
+}
+
+// verifyServer checks the server's key configuration against the pin at
+// start: a configuration that fails is an error (a wrong pin or URL), a
+// server that cannot be reached yet only a warning (requests retry it).
+func verifyServer(cmd *cobra.Command, c *client.Client) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	err := c.Verify(ctx)
+	switch {
+	case err == nil:
+		fmt.Fprintln(cmd.ErrOrStderr(), "sotto proxy: the server's key configuration verifies against the pin")
+	case errors.Is(err, client.ErrKeyConfig), errors.Is(err, client.ErrState):
+		return fmt.Errorf("proxy: %w (check --server and --pin)", err)
+	default:
+		fmt.Fprintf(cmd.ErrOrStderr(), "sotto proxy: warning: the server cannot be checked yet: %v\n", err)
+	}
+	return nil
 }
 
 // proxyStatePath is --state, else the per-signing-key file sotto chat

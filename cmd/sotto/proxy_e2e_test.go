@@ -1,12 +1,16 @@
 package main
 
 import (
+	"crypto/ed25519"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -174,12 +178,33 @@ func TestE2EProxy(t *testing.T) {
 		t.Fatalf("sotto proxy exited with %v on SIGINT:\n%s", err, p.logs.Bytes())
 	}
 	logs := p.logs.String()
-	if strings.Count(logs, `msg="proxy: request"`) != 3 || strings.Count(logs, `level=DEBUG msg="proxy: chat"`) != 3 {
+	if !strings.Contains(logs, "sotto proxy: the server's key configuration verifies against the pin\n") ||
+		strings.Count(logs, `msg="proxy: request"`) != 3 || strings.Count(logs, `level=DEBUG msg="proxy: chat"`) != 3 {
 		t.Fatalf("proxy log:\n%s", logs)
 	}
 	for _, secret := range []string{"Lily", "red ball", "the dog came", reply[:16]} {
 		if strings.Contains(logs, secret) {
 			t.Fatalf("the proxy's debug log holds request or reply text %q:\n%s", secret, logs)
 		}
+	}
+}
+
+// TestE2EProxyWrongPin: a proxy whose pin does not sign the server's key
+// configuration refuses to start, and says so; one whose server is not
+// up yet starts with a warning.
+func TestE2EProxyWrongPin(t *testing.T) {
+	s := startServe(t)
+	other, _, _ := ed25519.GenerateKey(rand.Reader)
+	out, err := exec.Command("sotto", "proxy", "--listen", "127.0.0.1:0", "--server", s.url,
+		"--pin", "ed25519:"+base64.RawURLEncoding.EncodeToString(other), "--device-key", s.deviceKey,
+		"--state", filepath.Join(t.TempDir(), "state.json")).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "sotto: proxy: client: no usable key configuration: keyconfig: document not signed by the pinned key (check --server and --pin)") {
+		t.Fatalf("wrong pin: %v\n%s", err, out)
+	}
+	_ = s.cmd.Process.Signal(os.Interrupt)
+	_ = s.cmd.Wait()
+	p := startProxy(t, s)
+	if !strings.Contains(p.logs.String(), "sotto proxy: warning: the server cannot be checked yet: client: key configuration: ") {
+		t.Fatalf("proxy log:\n%s", p.logs.Bytes())
 	}
 }
