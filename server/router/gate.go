@@ -1,6 +1,7 @@
 package router
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"net/http"
@@ -24,7 +25,19 @@ type chat struct {
 	bodyHash [32]byte
 	hdr      crypto.Header
 	deviceID string
-	release  func() // frees the device's concurrent-stream slot
+	release  func()    // frees the device's concurrent-stream slot
+	unhold   func()    // returns the body's bytes to the in-flight cap
+	expires  time.Time // of the router's rid claim; zero until claimed
+}
+
+// cleanup frees what the request holds once it is answered.
+func (c *chat) cleanup() {
+	if c.release != nil {
+		c.release()
+	}
+	if c.unhold != nil {
+		c.unhold()
+	}
 }
 
 // step is one check; a non-nil problem refuses the request.
@@ -164,12 +177,41 @@ func (r *Router) claim(c *chat) *problem.Problem {
 	expires := replay.Expiry(time.UnixMilli(c.hdr.TS), r.cfg.RequestTTL)
 	switch err := r.d.Replay.Add(c.r.Context(), c.hdr.RID, expires); {
 	case err == nil:
+		c.expires = expires
 		return nil
 	case errors.Is(err, replay.ErrReplay):
 		r.d.Metrics.ReplayRejected.Inc()
 		return reject(problem.New(problem.Replay))
+	case errors.Is(err, replay.ErrExpired):
+		// The window ended while the router checked the request: the
+		// server's answer (section 4 step 10), which lets a client fix
+		// its clock; not a shared-state failure.
+		return reject(problem.New(problem.Date))
 	default:
 		r.metrics.stateError("replay")
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 }
+
+// unclaim withdraws the router's rid claim when no worker registered the
+// rid: a request refused by every worker in steps 1-9 (a forgery re-signed
+// with a genuine request's rid, say) must not make the genuine one
+// #replay (protocol sections 4.1 and 12). The register deletes the entry
+// only if it is still this claim's. A register that cannot release keeps
+// the claim: the rid stays spent, as if the request had been refused
+// after step 10, and the client re-seals (new rid) as it always may.
+func (r *Router) unclaim(c *chat) {
+	rel, ok := r.d.Replay.(replay.Releaser)
+	if !ok || c.expires.IsZero() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(c.r.Context()), releaseTimeout)
+	defer cancel()
+	if err := rel.Release(ctx, c.hdr.RID, c.expires); err != nil {
+		r.metrics.stateError("replay")
+		r.log.Warn("rid claim not released")
+	}
+}
+
+// releaseTimeout bounds an unclaim, which runs after the client's answer.
+const releaseTimeout = 2 * time.Second
