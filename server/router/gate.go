@@ -20,6 +20,7 @@ import (
 // is public: ciphertext, header fields and keyed ids.
 type chat struct {
 	r        *http.Request
+	arrived  time.Time // when the request arrived: the key check's clock, as on a server
 	now      time.Time // after the whole body was read: the ts window is checked against it
 	body     []byte
 	bodyHash [32]byte
@@ -44,13 +45,15 @@ func (c *chat) cleanup() {
 type step func(*chat) *problem.Problem
 
 // steps are the checks of protocol section 4 that need no private key, in
-// order, then the router's rid claim. Step 4 (the key) is the worker's:
-// its 422 carries the key configuration and is relayed.
+// order, then the router's rid claim. Step 4 (the key) runs against the
+// public key configuration the router serves; the worker checks it again
+// against its own keys.
 func (r *Router) steps() []step {
 	return []step{
 		r.readBody,       // 1. 413, 415
 		r.checkClient,    // 2. 429 per IP, proof of work
 		r.checkEnvelope,  // 3. 400 #envelope
+		r.checkKey,       // 4. 422 #key
 		r.checkDate,      // 5. 400 #date
 		r.checkReplay,    // 6. 400 #replay
 		r.checkDevice,    // 7. 401 #device, 429 per device
@@ -114,6 +117,23 @@ func (r *Router) checkEnvelope(c *chat) *problem.Problem {
 	var p *problem.Problem
 	c.hdr, p = intake.ParseEnvelope(c.body)
 	return p
+}
+
+// checkKey is step 4 as a server runs it (keys.Store.Lookup): key_id names
+// a published key of the header's suite with not_before <= arrival <
+// not_after; otherwise 422 #key with the key configuration the router
+// serves, so a client refreshes and retries as with a single node.
+func (r *Router) checkKey(c *chat) *problem.Problem {
+	d := r.keys.Load()
+	if d == nil {
+		return reject(problem.OverloadedAfter(notReadyRetry))
+	}
+	for _, k := range d.keys {
+		if k.KeyID == c.hdr.KeyID && k.Suite == c.hdr.Suite && !c.arrived.Before(k.NotBefore) && c.arrived.Before(k.NotAfter) {
+			return nil
+		}
+	}
+	return reject(problem.KeyConfig(d.body))
 }
 
 func (r *Router) checkDate(c *chat) *problem.Problem {

@@ -51,7 +51,7 @@ type result struct {
 // registered it (docs/protocol.md section 12, "The router's register").
 func (r *Router) handleChat(c echo.Context) error {
 	start := r.d.Now()
-	ch := &chat{r: c.Request()}
+	ch := &chat{r: c.Request(), arrived: start}
 	defer ch.cleanup()
 	w := c.Response()
 	for _, s := range r.steps() {

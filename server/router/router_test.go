@@ -15,6 +15,7 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/keyconfig"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/locked"
@@ -63,8 +64,9 @@ func (f *fakeWorker) start(t *testing.T, chat http.HandlerFunc) *fakeWorker {
 	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
 	})
+	doc := keyDocument(t)
 	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
+		_, _ = w.Write(doc)
 	})
 	mux.HandleFunc("POST "+wire.PathChat, chat)
 	f.srv = httptest.NewUnstartedServer(mux)
@@ -93,6 +95,28 @@ func (f *fakeWorker) chat(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(part)
 		w.(http.Flusher).Flush()
 	}
+}
+
+// keyDocument is a signed key configuration with one current X25519 key,
+// key_id 1 (the id sealed uses); its public key is random: the router
+// never seals to it.
+func keyDocument(t *testing.T) []byte {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	pk := make([]byte, 32)
+	_, _ = rand.Read(pk)
+	d := &keyconfig.Document{IssuedAt: now, Expires: now.Add(24 * time.Hour), Keys: []keyconfig.Key{{
+		KeyID: 1, Suite: crypto.SuiteX25519, PublicKey: pk, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.Add(time.Hour), State: keyconfig.StateCurrent}}}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	if err := keyconfig.Sign(d, priv); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // newTestRouter builds and runs a router over the fake workers and waits
