@@ -68,6 +68,13 @@ func (r *Router) readBody(c *chat) *problem.Problem {
 	if p := intake.CheckHead(c.r, r.cfg.MaxBodyBytes); p != nil {
 		return p
 	}
+	// The shared cap before the body is read (section 4 step 1): stalled
+	// bodies cannot grow the public edge's heap.
+	unhold, ok := r.bodies.Reserve(c.r, r.cfg.MaxBodyBytes)
+	if !ok {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	c.unhold = unhold
 	body, p := intake.ReadBody(c.r, r.cfg.MaxBodyBytes)
 	if p != nil {
 		return p
@@ -183,10 +190,13 @@ func (r *Router) checkDevice(c *chat) *problem.Problem {
 	return nil
 }
 
-func (r *Router) checkAdmission(*chat) *problem.Problem {
+func (r *Router) checkAdmission(c *chat) *problem.Problem {
 	if r.draining.Load() || !r.pool.anyAvailable() {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
+	// Admitted: the workers' capacity bounds these from here on, as the
+	// engine's queue does on a server.
+	c.unhold()
 	return nil
 }
 

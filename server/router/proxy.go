@@ -56,6 +56,12 @@ func (r *Router) handleChat(c echo.Context) error {
 	w := c.Response()
 	for _, s := range r.steps() {
 		if p := s(ch); p != nil {
+			if ch.body == nil {
+				// Refused before its body was read (size, type, the
+				// in-flight cap): close rather than let net/http read the
+				// rest of a stalled body before answering.
+				w.Header().Set("Connection", "close")
+			}
 			r.refuse(w, p)
 			return nil
 		}
