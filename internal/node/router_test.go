@@ -1,8 +1,18 @@
 package node
 
 import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log"
+	"log/slog"
 	"maps"
+	"net/http"
 	"testing"
+	"time"
+
+	"github.com/sottolabs/sotto/internal/testenv"
+	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
 // TestRouterConfigFromPlan: the body settings a server uses reach the
@@ -14,5 +24,57 @@ func TestRouterConfigFromPlan(t *testing.T) {
 	cfg := (&Node{plan: planOf(t, vars)}).routerConfig(nil)
 	if cfg.InflightBodyBytes != 1000000 || cfg.MaxBodyBytes != 100000 {
 		t.Fatalf("router body limits %d in flight, %d per body; want 1000000 and 100000", cfg.InflightBodyBytes, cfg.MaxBodyBytes)
+	}
+}
+
+// TestUpstreamTransportVerifiesEachWorker: the router's transport to a
+// worker dialled by IP address refuses a worker certificate (from the
+// cluster's CA) for another address, accepts one for that address, and
+// refuses a host that is not a configured worker.
+func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t, "sotto test CA")
+	caFile := ca.WriteCA(t, dir, "ca.pem")
+	rCert, rKey, _ := ca.Issue(t, dir, "router")
+	pool, err := tlsreload.NewPoolReloader(caFile, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		san  string
+		want bool
+	}{{"10.9.9.9", false}, {"127.0.0.1", true}} {
+		wCert, wKey, _ := ca.IssueFor(t, dir, "worker-"+tc.san, tc.san)
+		cert, err := tlsreload.NewCertReloader(wCert, wKey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// A worker's listener (httptest's TLS would serve its own certificate).
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", tlsreload.ServerMTLS(cert, pool, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ErrorLog: log.New(io.Discard, "", 0)}
+		go func() { _ = srv.Serve(ln) }()
+		url := "https://" + ln.Addr().String()
+		n := &Node{log: slog.New(slog.DiscardHandler), plan: Plan{
+			MTLS:   MTLSPlan{ClientCA: caFile, ClientCert: rCert, ClientKey: rKey},
+			Router: RouterPlan{Upstreams: []string{url}, Connect: 5 * time.Second},
+		}}
+		rt, err := n.upstreamTransport()
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := (&http.Client{Transport: rt}).Get(url + "/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		if ok := err == nil; ok != tc.want || (!ok && !errors.Is(err, tlsreload.ErrPeer)) {
+			t.Errorf("worker certificate for %s at %s: err %v, want accepted %v", tc.san, url, err, tc.want)
+		}
+		if _, err := (&http.Client{Transport: rt}).Get("https://127.0.0.2:1/"); !errors.Is(err, errNoUpstream) {
+			t.Errorf("a host not configured: %v, want errNoUpstream", err)
+		}
+		srv.Close()
 	}
 }
