@@ -145,7 +145,8 @@ var errRedisURL = fmt.Errorf("not a valid Redis URL")
 // upstreamTransport is the router's HTTP/2 connection pools to its
 // workers: mutual TLS with a reloaded client certificate and CA pool, one
 // pool per worker, each verifying that worker's certificate against the
-// host of its own URL (a name or an IP address).
+// host of its own URL (a name or an IP address) and its own pin, or
+// SOTTO_PEER_SPKI's when it has none.
 func (n *Node) upstreamTransport() (upstreamTransports, error) {
 	p := n.plan
 	cert, err := tlsreload.NewCertReloader(p.MTLS.ClientCert, p.MTLS.ClientKey, n.log)
@@ -165,7 +166,7 @@ func (n *Node) upstreamTransport() (upstreamTransports, error) {
 		}
 		out[u.Host] = &http.Transport{
 			DialContext:         (&net.Dialer{Timeout: p.Router.Connect, KeepAlive: 30 * time.Second}).DialContext,
-			TLSClientConfig:     tlsreload.ClientMTLS(cert, cas, p.MTLS.Pins, u.Hostname()),
+			TLSClientConfig:     tlsreload.ClientMTLS(cert, cas, pinsOf(p, raw), u.Hostname()),
 			TLSHandshakeTimeout: p.Router.Connect,
 			ForceAttemptHTTP2:   true,
 			MaxIdleConnsPerHost: 16,
@@ -173,6 +174,14 @@ func (n *Node) upstreamTransport() (upstreamTransports, error) {
 		}
 	}
 	return out, nil
+}
+
+// pinsOf is the worker's own pin, or SOTTO_PEER_SPKI's without one.
+func pinsOf(p Plan, upstream string) tlsreload.Pins {
+	if own := p.Router.UpstreamPins[upstream]; own != nil {
+		return own
+	}
+	return p.MTLS.Pins
 }
 
 // upstreamTransports sends each request through the transport of the

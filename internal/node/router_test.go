@@ -1,7 +1,11 @@
 package node
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"fmt"
 	"errors"
 	"io"
 	"log"
@@ -9,7 +13,6 @@ import (
 	"maps"
 	"net/http"
 	"testing"
-	"time"
 
 	"github.com/sottolabs/sotto/internal/testenv"
 	"github.com/sottolabs/sotto/server/tlsreload"
@@ -29,8 +32,9 @@ func TestRouterConfigFromPlan(t *testing.T) {
 
 // TestUpstreamTransportVerifiesEachWorker: the router's transport to a
 // worker dialled by IP address refuses a worker certificate (from the
-// cluster's CA) for another address, accepts one for that address, and
-// refuses a host that is not a configured worker.
+// cluster's CA) for another address, accepts one for that address unless
+// the worker's own pin (#spki= in INFERENCE_ENDPOINTS) names another key,
+// and refuses a host that is not a configured worker.
 func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
 	dir := t.TempDir()
 	ca := testenv.NewCA(t, "sotto test CA")
@@ -40,11 +44,12 @@ func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tc := range []struct {
+	for i, tc := range []struct {
 		san  string
+		pin  string // "own", "other" or none
 		want bool
-	}{{"10.9.9.9", false}, {"127.0.0.1", true}} {
-		wCert, wKey, _ := ca.IssueFor(t, dir, "worker-"+tc.san, tc.san)
+	}{{"10.9.9.9", "", false}, {"127.0.0.1", "", true}, {"127.0.0.1", "own", true}, {"127.0.0.1", "other", false}} {
+		wCert, wKey, leaf := ca.IssueFor(t, dir, fmt.Sprintf("worker%d", i), tc.san)
 		cert, err := tlsreload.NewCertReloader(wCert, wKey, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -57,10 +62,18 @@ func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
 		srv := &http.Server{Handler: http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), ErrorLog: log.New(io.Discard, "", 0)}
 		go func() { _ = srv.Serve(ln) }()
 		url := "https://" + ln.Addr().String()
-		n := &Node{log: slog.New(slog.DiscardHandler), plan: Plan{
-			MTLS:   MTLSPlan{ClientCA: caFile, ClientCert: rCert, ClientKey: rKey},
-			Router: RouterPlan{Upstreams: []string{url}, Connect: 5 * time.Second},
-		}}
+		endpoint := url
+		switch tc.pin {
+		case "own":
+			endpoint += "#spki=" + base64.RawURLEncoding.EncodeToString(spki(leaf))
+		case "other":
+			endpoint += "#spki=" + base64.RawURLEncoding.EncodeToString(make([]byte, 32))
+		}
+		vars := maps.Clone(routerBase)
+		vars["INFERENCE_ENDPOINTS"] = endpoint
+		plan := planOf(t, vars)
+		plan.MTLS = MTLSPlan{ClientCA: caFile, ClientCert: rCert, ClientKey: rKey}
+		n := &Node{log: slog.New(slog.DiscardHandler), plan: plan}
 		rt, err := n.upstreamTransport()
 		if err != nil {
 			t.Fatal(err)
@@ -70,11 +83,16 @@ func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
 			resp.Body.Close()
 		}
 		if ok := err == nil; ok != tc.want || (!ok && !errors.Is(err, tlsreload.ErrPeer)) {
-			t.Errorf("worker certificate for %s at %s: err %v, want accepted %v", tc.san, url, err, tc.want)
+			t.Errorf("worker certificate for %s at %s, pin %q: err %v, want accepted %v", tc.san, url, tc.pin, err, tc.want)
 		}
 		if _, err := (&http.Client{Transport: rt}).Get("https://127.0.0.2:1/"); !errors.Is(err, errNoUpstream) {
 			t.Errorf("a host not configured: %v, want errNoUpstream", err)
 		}
 		srv.Close()
 	}
+}
+
+func spki(c *x509.Certificate) []byte {
+	d := sha256.Sum256(c.RawSubjectPublicKeyInfo)
+	return d[:]
 }

@@ -59,7 +59,7 @@ var docs = map[string]varDoc{
 	"REPLAY_REGISTER_SIZE":               {meaning: "Request ids the replay register holds; when full, new requests get 503."},
 
 	"SOTTO_ROLE":                        {meaning: "`all` (single node), `worker` (opens, generates and seals behind a router; mutual TLS only) or `router` (the blind public edge; no model, no keys). See docs/deployment.md."},
-	"INFERENCE_ENDPOINTS":               {meaning: "Router only, required: comma-separated `https://host:port` base URLs of the workers."},
+	"INFERENCE_ENDPOINTS":               {meaning: "Router only, required: comma-separated `https://host:port` base URLs of the workers. Each worker's certificate must have a SAN matching its host (name or IP address). `https://host:port#spki=PIN` pins that worker's key (base64 SHA-256 of its SPKI), in place of `SOTTO_PEER_SPKI` for it."},
 	"SOTTO_TLS_CLIENT_CA":               {meaning: "Worker and router, required: PEM CA that issues the peers' certificates (routers' for a worker, workers' for a router)."},
 	"SOTTO_TLS_CLIENT_CERT":             {meaning: "Router only, required: PEM client certificate the router presents to workers."},
 	"SOTTO_TLS_CLIENT_KEY":              {meaning: "Router only, required: PEM private key of `SOTTO_TLS_CLIENT_CERT`."},
