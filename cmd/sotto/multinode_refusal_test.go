@@ -5,7 +5,6 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -137,16 +136,9 @@ func TestRefusalsThroughRouter(t *testing.T) {
 // stream, read to its end).
 func answer(t *testing.T, hc *http.Client, req *http.Request) string {
 	t.Helper()
-	resp, err := hc.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	_, name, _ := strings.Cut(string(b), "problems/v1#")
-	name, _, _ = strings.Cut(name, `"`)
-	if resp.StatusCode == http.StatusOK {
+	status, name := statusAndProblem(t, hc, req)
+	if status == http.StatusOK {
 		name = ""
 	}
-	return fmt.Sprintf("%d %s", resp.StatusCode, name)
+	return fmt.Sprintf("%d %s", status, name)
 }
