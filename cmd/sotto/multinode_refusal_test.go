@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -99,27 +100,12 @@ var refusalCases = []refusalCase{
 func TestRefusalsThroughRouter(t *testing.T) {
 	c := newCluster(t, 1)
 	r := c.startRouter(t)
-	raw, err := device.ReadKeyFile(c.deviceKey, locked.NewBudget(locked.Unlimited))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(raw.Destroy)
-	doc, err := keyconfig.Parse(get(t, http.DefaultClient, r.url+wire.PathPubkey))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var key keyconfig.Key
-	for _, k := range doc.Keys {
-		if k.Suite == crypto.SuiteX25519 && k.State == keyconfig.StateCurrent {
-			key = k
-		}
-	}
 	for _, node := range []struct {
 		name string
 		url  string
 		hc   *http.Client
 	}{{"single node", c.workers[0].url, c.mtls}, {"router", r.url, http.DefaultClient}} {
-		s := &sealer{url: node.url, key: key, priv: ed25519.PrivateKey(raw.Bytes())}
+		s := c.sealer(t, r, node.url)
 		for _, tc := range refusalCases {
 			var got []string
 			for _, req := range tc.sends(t, s) {
@@ -129,6 +115,52 @@ func TestRefusalsThroughRouter(t *testing.T) {
 				t.Errorf("%s, %s: %q, want %q", node.name, tc.name, got, tc.want)
 			}
 		}
+	}
+}
+
+// sealer seals to the current X25519 key of the configuration router r
+// serves, as the cluster's enrolled device, for the node at url.
+func (c *cluster) sealer(t *testing.T, r *proc, url string) *sealer {
+	t.Helper()
+	raw, err := device.ReadKeyFile(c.deviceKey, locked.NewBudget(locked.Unlimited))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(raw.Destroy)
+	doc, err := keyconfig.Parse(get(t, http.DefaultClient, r.url+wire.PathPubkey))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &sealer{url: url, priv: ed25519.PrivateKey(raw.Bytes())}
+	for _, k := range doc.Keys {
+		if k.Suite == crypto.SuiteX25519 && k.State == keyconfig.StateCurrent {
+			s.key = k
+		}
+	}
+	return s
+}
+
+// TestFrozenWorkerIs504: a worker that stops (SIGSTOP) after the router
+// checked its health gets a request's client 504 #worker-timeout after
+// the first-byte timeout, not an empty 200; the router counts it against
+// the worker.
+func TestFrozenWorkerIs504(t *testing.T) {
+	c := newCluster(t, 1)
+	// Health checks far apart: the router still counts on the frozen worker.
+	r := c.startRouter(t, "SOTTO_HEALTH_INTERVAL_MS=600000", "SOTTO_UPSTREAM_FIRST_BYTE_SECONDS=1")
+	s := c.sealer(t, r, r.url)
+	w := c.workers[0].cmd.Process
+	if err := w.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Signal(syscall.SIGCONT) })
+	got := answer(t, http.DefaultClient, s.post(t, s.seal(t, s.key.KeyID, time.Now()), wire.MediaTypeRequest, s.priv))
+	_ = w.Signal(syscall.SIGCONT)
+	if got != "504 worker-timeout" {
+		t.Fatalf("through a frozen worker: %q, want 504 worker-timeout", got)
+	}
+	if n := metric(t, r, `sotto_upstream_requests_total{outcome="first_byte_timeout",upstream="w1"}`); n != 1 {
+		t.Fatalf("%v first-byte timeouts counted, want 1", n)
 	}
 }
 
