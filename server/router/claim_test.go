@@ -12,15 +12,26 @@ import (
 
 	"github.com/sottolabs/sotto/crypto/device"
 	"github.com/sottolabs/sotto/crypto/replay"
+	"github.com/sottolabs/sotto/crypto/replay/redisreplay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/internal/testenv"
 )
 
 // TestForgeryDoesNotSpendRID: a forgery carrying a genuine request's rid
 // (its ciphertext changed, re-signed by another device) that the worker
 // refuses #envelope, and a request every worker answers 503, leave the
 // rid unregistered at the router: the genuine request is then relayed,
-// not refused #replay. A relayed stream spends it.
+// not refused #replay. A relayed stream spends it. Both registers: in
+// memory, and in a real Redis (routers that share one).
 func TestForgeryDoesNotSpendRID(t *testing.T) {
+	t.Run("memory", func(t *testing.T) { forgeryDoesNotSpendRID(t, replay.NewMemory(100)) })
+	t.Run("redis", func(t *testing.T) {
+		c, _ := testenv.Redis(t)
+		forgeryDoesNotSpendRID(t, redisreplay.New(c, "test:"))
+	})
+}
+
+func forgeryDoesNotSpendRID(t *testing.T, reg replay.Register) {
 	var forger string
 	w := newFakeWorker(t, http.StatusOK)
 	judge := newFakeWorkerFunc(t, func(rw http.ResponseWriter, r *http.Request) {
@@ -32,7 +43,7 @@ func TestForgeryDoesNotSpendRID(t *testing.T) {
 		}
 		w.chat(rw, r)
 	})
-	ts := newTestRouter(t, judge)
+	ts, _ := newTestRouterWith(t, func(_ *Config, d *Deps) { d.Replay = reg }, judge)
 	body, h := sealed(t)
 	forged := bytes.Clone(body)
 	forged[len(forged)-1] ^= 1
