@@ -56,10 +56,12 @@ func (r *Router) handleChat(c echo.Context) error {
 	w := c.Response()
 	for _, s := range r.steps() {
 		if p := s(ch); p != nil {
-			if ch.body == nil {
+			if ch.body == nil && ch.r.ProtoMajor == 1 {
 				// Refused before its body was read (size, type, the
-				// in-flight cap): close rather than let net/http read the
-				// rest of a stalled body before answering.
+				// in-flight cap): close rather than let net/http/1.1 read
+				// the rest of a stalled body before answering. (HTTP/2
+				// streams need no draining; there it would end the
+				// connection's other streams.)
 				w.Header().Set("Connection", "close")
 			}
 			r.refuse(w, p)
