@@ -87,9 +87,8 @@ func (n *Node) routerConfig(transport http.RoundTripper) router.Config {
 		BreakerThreshold: p.Router.BreakerThreshold, BreakerReset: p.Router.BreakerReset,
 		FirstByteTimeout: p.Router.FirstByte, IdleTimeout: p.Router.Idle, TotalTimeout: p.Router.Total,
 		RequestTTL: p.Server.RequestTTL, MaxBodyBytes: p.Server.MaxBodyBytes,
-		InflightBodyBytes: p.Server.InflightBodyBytes,
-		PoWMode:           p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
-		MetricsOnMain: p.Server.MetricsOnMainListen,
+		PoWMode: p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
+		MetricsOnMain: p.Server.MetricsOnMainListen, InflightBodyBytes: p.Server.InflightBodyBytes,
 	}
 }
 

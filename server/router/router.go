@@ -42,13 +42,13 @@ type Config struct {
 	TotalTimeout     time.Duration // the whole request
 	RequestTTL       time.Duration
 	MaxBodyBytes     int64
+	PoWMode          string
+	PoWAutoThreshold float64
+	MetricsOnMain    bool
 	// InflightBodyBytes caps the body bytes all clients hold before
 	// their checks, as on a server (SOTTO_INFLIGHT_BODY_BYTES); 0: the
 	// default.
 	InflightBodyBytes int64
-	PoWMode           string
-	PoWAutoThreshold  float64
-	MetricsOnMain     bool
 }
 
 // Deps are the shared components. All are required except PoW (unless
