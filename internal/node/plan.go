@@ -69,11 +69,7 @@ type MTLSPlan struct {
 // RouterPlan is the router's workers, health checks, circuit breakers and
 // timeouts.
 type RouterPlan struct {
-	Upstreams []string
-	// UpstreamPins are the workers' own SPKI pins (INFERENCE_ENDPOINTS
-	// entries with #spki=), by base URL; they replace MTLS.Pins for that
-	// worker.
-	UpstreamPins     map[string]tlsreload.Pins
+	Upstreams        []string
 	HealthInterval   time.Duration
 	BreakerThreshold int
 	BreakerReset     time.Duration
@@ -81,6 +77,10 @@ type RouterPlan struct {
 	FirstByte        time.Duration
 	Idle             time.Duration
 	Total            time.Duration
+	// UpstreamPins are the workers' own SPKI pins (INFERENCE_ENDPOINTS
+	// entries with #spki=), by base URL; they replace MTLS.Pins for that
+	// worker.
+	UpstreamPins map[string]tlsreload.Pins
 }
 
 // LogPlan is the logger's level and encoding.
