@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -28,7 +27,7 @@ sudo -u sotto), with the server's configuration. Exit status 1 when a
 finding is FAIL; WARN findings do not fail.`,
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		lookup, err := config.WithDotEnv(os.LookupEnv, doctorOpts.envFile)
+		lookup, err := dotEnvLookup(cmd, doctorOpts.envFile)
 		if err != nil {
 			return err
 		}
@@ -38,7 +37,7 @@ finding is FAIL; WARN findings do not fail.`,
 }
 
 func init() {
-	doctorCmd.Flags().StringVar(&doctorOpts.envFile, "env-file", ".env", "dotenv file read before the environment (the environment wins), as for sotto serve")
+	doctorCmd.Flags().StringVar(&doctorOpts.envFile, "env-file", ".env", envFileUsage)
 	doctorCmd.Flags().StringVar(&doctorOpts.user, "user", "sotto", "the service user that must own the keys (the current user when it does not exist)")
 	rootCmd.AddCommand(doctorCmd)
 }

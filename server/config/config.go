@@ -40,7 +40,7 @@ type Config struct {
 	IPRateLimitPerMinute int `env:"IP_RATE_LIMIT_PER_MINUTE" envDefault:"120"`
 	IPRateLimitBurst     int `env:"IP_RATE_LIMIT_BURST" envDefault:"30"`
 
-	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8443"`
+	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8080"`
 	TLSCert       string `env:"SOTTO_TLS_CERT"`
 	TLSKey        string `env:"SOTTO_TLS_KEY"`
 	MetricsListen Addr   `env:"SOTTO_METRICS_LISTEN"`
