@@ -76,7 +76,8 @@ func problemHint(pe *client.ProblemError, dev device.Key) hint {
 			key = "$(sotto device show --key DEVICE-KEY-FILE)"
 		}
 		return hint{"this device is not enrolled on the server (its key is not on the allow-list)",
-			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint()}
+			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint() +
+				"\n  then retry: the server re-reads its allow-list within a second of the change (no restart, no SIGHUP)"}
 	case wire.ProblemRateLimited:
 		return hint{"this device or address sent too many requests", wait}
 	case wire.ProblemOverloaded:

@@ -13,8 +13,9 @@ import (
 	"github.com/sottolabs/sotto/crypto/device"
 )
 
-// defaultAllowList is the device allow-list of a packaged install.
-const defaultAllowList = "/etc/sotto/devices.allow"
+// defaultAllowList is the device allow-list of a packaged install: the
+// units', .env.production's and docs/deployment.md's SOTTO_ALLOW_LIST.
+const defaultAllowList = "/etc/sotto/devices"
 
 var deviceOpts struct {
 	out, key, allowList string
@@ -102,7 +103,7 @@ var deviceAllowCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "allowed in %s\n", deviceOpts.allowList)
+		fmt.Fprintf(cmd.OutOrStdout(), "allowed in %s (a running server re-reads it within a second)\n", deviceOpts.allowList)
 		return nil
 	},
 }
@@ -124,6 +125,6 @@ func init() {
 	deviceInitCmd.Flags().StringVar(&deviceOpts.out, "out", "", "device key file to create (default $XDG_CONFIG_HOME/sotto/device.key)")
 	deviceShowCmd.Flags().StringVar(&deviceOpts.key, "key", "", "device key file (default $XDG_CONFIG_HOME/sotto/device.key)")
 	deviceAllowCmd.Flags().StringVar(&deviceOpts.allowList, "allow-list", defaultAllowList, "allow-list file")
-	deviceCmd.AddCommand(deviceInitCmd, deviceShowCmd, deviceAllowCmd)
+	deviceCmd.AddCommand(deviceInitCmd, deviceShowCmd, deviceAllowCmd, deviceRevokeCmd)
 	rootCmd.AddCommand(deviceCmd)
 }

@@ -74,12 +74,13 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 		fs = append(fs, ok("configuration", "valid ("+string(cfg.Environment)+", role "+string(cfg.Role)+")"))
 	}
 	fs = append(fs, h.checkSwap(), h.checkCores(), h.checkClock(), h.checkCPU())
+	dev := cfg.Environment == config.Development
 	if cfg.Role != config.RoleRouter {
-		fs = append(fs, h.checkModel(cfg.Model), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
+		fs = append(fs, h.checkModel(cfg.Model, dev), h.checkKeyDir(cfg.KeyDir, dev))
 	}
 	fs = append(fs, h.checkMemlock(cfg))
 	if cfg.DevicePolicy == config.AllowList && cfg.Role != config.RoleWorker {
-		fs = append(fs, h.checkAllowList(cfg.AllowList))
+		fs = append(fs, h.checkAllowList(cfg.AllowList, dev))
 	}
 	failed := false
 	for _, f := range fs {

@@ -22,6 +22,7 @@ var rootCmd = &cobra.Command{
 // are printed once, prefixed with the program name; they never carry
 // request content (see docs/privacy.md).
 func run() int {
+	requireSubcommands(rootCmd)
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "sotto:", err)
 		return 1

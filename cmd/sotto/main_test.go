@@ -39,7 +39,7 @@ func TestScripts(t *testing.T) {
 			env.Setenv("PORT", strconv.Itoa(freePort(t)))
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitready": waitReadyCmd},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitready": waitReadyCmd, "retry": retryCmd},
 		Condition: func(cond string) (bool, error) {
 			if cond != "models" {
 				return false, errors.New("unknown condition " + cond)

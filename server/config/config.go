@@ -77,7 +77,7 @@ type Config struct {
 	TrustedProxies Prefixes `env:"SOTTO_TRUSTED_PROXIES"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"json"`
+	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"auto"`
 
 	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"30"`
 	ReplayRegisterSize   int `env:"REPLAY_REGISTER_SIZE" envDefault:"1000000"`
