@@ -48,7 +48,7 @@ var deviceInitCmd = &cobra.Command{
 			return fmt.Errorf("device: %w", err)
 		}
 		if err := device.WriteKeyFile(path, priv.Bytes(), budget); err != nil {
-			return err
+			return deviceExistsError(path, err)
 		}
 		k, err := device.PublicKey(ed25519.PrivateKey(priv.Bytes()))
 		if err != nil {
@@ -74,7 +74,7 @@ var deviceShowCmd = &cobra.Command{
 		}
 		priv, err := device.ReadKeyFile(path, budget)
 		if err != nil {
-			return err
+			return deviceKeyError(path, err)
 		}
 		defer priv.Destroy()
 		k, err := device.PublicKey(ed25519.PrivateKey(priv.Bytes()))
