@@ -99,6 +99,7 @@ func newChatClient(cmd *cobra.Command) (*client.Client, device.Key, func(), erro
 	if err != nil {
 		return nil, device.Key{}, nil, err
 	}
+	chatKeyID = keyconfig.SigningKeyID(pin)
 	httpClient, err := chatHTTPClient(chatOpts.caFile)
 	if err != nil {
 		return nil, device.Key{}, nil, err
