@@ -47,6 +47,9 @@ var chatOpts struct {
 
 var chatCmd = &cobra.Command{
 	Use:   "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
+	Example: `  sotto chat --dev                                  # against make run (or sotto serve) here
+  sotto chat --dev -p "Tell me a story"
+  sotto chat --server https://sotto.example --pin ed25519:... --device-key phone.key`,
 	Short: "Chat with a Sotto server, end-to-end encrypted",
 	Long: "chat seals each request to the server's published key, verified against the pinned\n" +
 		"signing key (--pin, --pin-file, or the key directory with --dev), signs it with the\n" +

@@ -19,6 +19,8 @@ var configCmd = &cobra.Command{
 
 var configCheckCmd = &cobra.Command{
 	Use:   "check [--env-file F]",
+	Example: `  sotto config check
+  sotto config check --env-file /etc/sotto/sotto.env`,
 	Short: "Print the effective configuration and every problem in it",
 	Long: `Read the configuration exactly as sotto serve does (the environment, backed
 by the .env file), print every variable's effective value as VAR=value

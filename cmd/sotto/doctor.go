@@ -17,6 +17,8 @@ var doctorOpts struct {
 
 var doctorCmd = &cobra.Command{
 	Use:   "doctor [--env-file F] [--user U]",
+	Example: `  sotto doctor                                        # development, in the directory of make run
+  sudo -u sotto sotto doctor --env-file /etc/sotto/sotto.env`,
 	Short: "Check this host and the configuration before serving",
 	Long: `Check what the server cannot fix itself, one line per finding with what to
 do: swap, core dumps, the locked-memory limit against what the configuration

@@ -95,10 +95,17 @@ func serve(cmd *cobra.Command) error {
 
 func newLogger(p node.LogPlan) *slog.Logger {
 	opts := &slog.HandlerOptions{Level: p.Level}
-	if !p.JSON || (p.TextOnTerminal && isTerminal(os.Stderr)) {
+	if !logJSON(p, isTerminal(os.Stderr)) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts))
 	}
 	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
+
+// logJSON decides the log encoding: LOG_FORMAT, and for auto in
+// development text for a person at a terminal, JSON for the journal or a
+// pipe.
+func logJSON(p node.LogPlan, terminal bool) bool {
+	return p.JSON && !(p.TextOnTerminal && terminal)
 }
 
 // setLlamaLogLevel routes llama.cpp's own log: metadata (tensor lists,
