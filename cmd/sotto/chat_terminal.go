@@ -98,6 +98,9 @@ func (tl *terminalLines) readLine() (string, error) {
 	tl.raw = state
 	tl.mu.Unlock()
 	defer tl.restore()
+	if w, h, err := term.GetSize(tl.fd); err == nil {
+		_ = tl.t.SetSize(w, h) // long lines wrap where the terminal wraps them
+	}
 	line, err := tl.t.ReadLine()
 	if errors.Is(err, term.ErrPasteIndicator) {
 		err = nil // a pasted line is a line
