@@ -59,7 +59,8 @@ func replaceFile(path string, data []byte) error {
 		return fmt.Errorf("device: allow-list: %w", err)
 	}
 	defer os.Remove(tmp.Name()) // after a successful rename: no such file
-	if err := tmp.Chmod(fi.Mode().Perm()); err == nil {
+	err = tmp.Chmod(fi.Mode().Perm())
+	if err == nil {
 		_, err = tmp.Write(data)
 	}
 	if cerr := tmp.Close(); err == nil {
