@@ -9,9 +9,10 @@ import (
 )
 
 // TestEnvDevelopmentIsTheDefault: .env.development, copied to .env as its
-// comment says, changes nothing serve would do without it (one set of
-// development defaults), and .env.production uses the paths of the
-// systemd units and of sotto device allow's default.
+// comment says, changes nothing serve would do without it but move
+// /metrics to its own listener (one set of development defaults), and
+// .env.production uses the paths of the systemd units and of the key and
+// device commands' defaults.
 func TestEnvDevelopmentIsTheDefault(t *testing.T) {
 	devFile, err := filepath.Abs("../../.env.development")
 	if err != nil {
@@ -35,6 +36,7 @@ func TestEnvDevelopmentIsTheDefault(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	withFile.MetricsListen = config.Addr{} // the one setting it adds
 	if !reflect.DeepEqual(plain, withFile) {
 		t.Errorf(".env.development changes the defaults:\n plain %+v\n file  %+v", plain, withFile)
 	}
