@@ -60,3 +60,10 @@ func checkServerURL(s string) error {
 		"e.g. --server http://127.0.0.1:8080 (make run: plain HTTP on loopback) or --server https://sotto.example"}.
 		wrap(errors.New("chat: --server is not an http(s) URL"))
 }
+
+// keyArgError explains a PUBLIC-KEY argument that does not parse; the
+// argument itself is not repeated.
+func keyArgError(err error) error {
+	return hint{"the argument is not a device public key (ed25519:<43 base64url characters> or p256:<44>)",
+		"copy the whole line sotto device init or sotto device show prints on the device"}.wrap(err)
+}

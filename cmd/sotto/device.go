@@ -97,7 +97,7 @@ var deviceAllowCmd = &cobra.Command{
 	RunE: func(cmd *cobra.Command, args []string) error {
 		k, err := device.ParseKey(args[0])
 		if err != nil {
-			return err
+			return keyArgError(err)
 		}
 		err = device.Allow(deviceOpts.allowList, k)
 		if errors.Is(err, device.ErrListed) {

@@ -18,7 +18,7 @@ var deviceRevokeCmd = &cobra.Command{
 	RunE: func(cmd *cobra.Command, args []string) error {
 		k, err := device.ParseKey(args[0])
 		if err != nil {
-			return err
+			return keyArgError(err)
 		}
 		err = device.Revoke(deviceOpts.allowList, k)
 		if errors.Is(err, device.ErrNotListed) {
