@@ -53,7 +53,7 @@ var docs = map[string]varDoc{
 	"POW_BITS":                           {meaning: "Leading zero bits a proof of work needs (1..32)."},
 	"POW_AUTO_THRESHOLD":                 {meaning: "Fraction of capacity above which `auto` demands proof of work (0 < x <= 1)."},
 	"SOTTO_TRUSTED_PROXIES":              {meaning: "Comma-separated CIDR prefixes or addresses whose `X-Forwarded-For` is believed (see below)."},
-	"LOG_LEVEL":                          {meaning: "`debug`, `info`, `warn` or `error`."},
+	"LOG_LEVEL":                          {meaning: "`debug`, `info`, `warn` or `error`. `info` logs one line per request (hashed rid, outcome); `debug` adds its token counts and duration. No level logs content."},
 	"LOG_FORMAT":                         {meaning: "`json`, `text` or `auto`: text when standard error is a terminal in development, JSON otherwise (under systemd, in production, into a pipe)."},
 	"SHUTDOWN_GRACE_SECONDS":             {meaning: "Time running streams get to finish on shutdown (0..3600)."},
 	"REPLAY_REGISTER_SIZE":               {meaning: "Request ids the replay register holds; when full, new requests get 503."},
