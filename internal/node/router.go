@@ -87,6 +87,7 @@ func (n *Node) routerConfig(transport http.RoundTripper) router.Config {
 		RequestTTL: p.Server.RequestTTL, MaxBodyBytes: p.Server.MaxBodyBytes,
 		PoWMode: p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
 		MetricsOnMain: p.Server.MetricsOnMainListen,
+		CORSOrigins:   p.Server.CORSOrigins,
 	}
 }
 

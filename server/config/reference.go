@@ -53,6 +53,7 @@ var docs = map[string]varDoc{
 	"POW_BITS":                           {meaning: "Leading zero bits a proof of work needs (1..32)."},
 	"POW_AUTO_THRESHOLD":                 {meaning: "Fraction of capacity above which `auto` demands proof of work (0 < x <= 1)."},
 	"SOTTO_TRUSTED_PROXIES":              {meaning: "Comma-separated CIDR prefixes or addresses whose `X-Forwarded-For` is believed (see below)."},
+	"SOTTO_CORS_ORIGINS":                 {def: "none (no CORS)", meaning: "Comma-separated origins (`https://chat.example`, `http://localhost:5173`) whose pages may call `/api/pubkey` and `/api/chat` from a browser; `null` allows pages opened from a file (docs/clients.md: the trust model). No wildcard, no credentials."},
 	"LOG_LEVEL":                          {meaning: "`debug`, `info`, `warn` or `error`."},
 	"LOG_FORMAT":                         {meaning: "`json` or `text`."},
 	"SHUTDOWN_GRACE_SECONDS":             {meaning: "Time running streams get to finish on shutdown (0..3600)."},

@@ -16,6 +16,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/cors"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -43,6 +44,7 @@ type Config struct {
 	PoWMode          string
 	PoWAutoThreshold float64
 	MetricsOnMain    bool
+	CORSOrigins      []string // SOTTO_CORS_ORIGINS (server/cors); empty: no CORS
 }
 
 // Deps are the shared components. All are required except PoW (unless
@@ -133,8 +135,7 @@ func (r *Router) routes() *echo.Echo {
 			problem.Write(c.Response(), problem.New(problem.Internal))
 		}
 	}
-	e.POST(wire.PathChat, r.handleChat)
-	e.GET(wire.PathPubkey, r.handlePubkey)
+	cors.Routes(e, cors.New(r.cfg.CORSOrigins), r.handleChat, r.handlePubkey)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))

@@ -159,3 +159,14 @@ test("the held key configuration survives a restart (FileStore); a Go device key
   assert.equal(pubkeys, 0, "the restarted client used the held document");
   assert.equal(c2.heldIssuedAt, c1.heldIssuedAt);
 });
+
+test("CORS is off by default: a page's origin gets no Access-Control-Allow-Origin", async (t) => {
+  if (!srv) return t.skip("no server");
+  for (const origin of ["null", "https://chat.example"]) {
+    const resp = await fetch(srv.url + "/api/pubkey", { headers: { Origin: origin } });
+    assert.equal(resp.status, 200);
+    assert.equal(resp.headers.get("access-control-allow-origin"), null, origin);
+    const pre = await fetch(srv.url + "/api/chat", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } });
+    assert.equal(pre.headers.get("access-control-allow-origin"), null, origin);
+  }
+});
