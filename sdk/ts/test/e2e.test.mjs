@@ -9,7 +9,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, WebCryptoDevice, formatStats,
+  AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
 } from "../dist/index.js";
 import { FileStore, readDeviceKeyFile } from "../dist/node.js";
 import { requireSotto, sottoBin, startServe, waitFor } from "./server.mjs";
@@ -89,6 +89,7 @@ test("breaking out of the stream frees the server's slot", async (t) => {
     return m.sotto_busy_slots === 0 && m.sotto_active_streams === 0;
   });
   const generated = (await srv.metrics()).sotto_generated_tokens_total - before;
+  t.diagnostic(`the server generated ${generated} of 1900 tokens before the stop reached it`);
   assert.ok(generated < 950, `the server generated ${generated} tokens: the stop did not reach it`);
   assert.equal(stream.result, undefined);
 });
@@ -126,6 +127,23 @@ test("a tampered chunk is refused", async (t) => {
     for await (const d of stream) seen.push(d);
   }, (e) => e instanceof StreamCorruptError && /does not decrypt/.test(e.message));
   assert.equal(seen.length, 1, "only chunk 0 opened");
+  assert.equal(stream.result, undefined);
+});
+
+test("a stream cut after its first chunk is truncation, not a reply", async (t) => {
+  if (!srv) return t.skip("no server");
+  const cutting = async (url, init) => {
+    const resp = await fetch(url, init);
+    if (!url.endsWith("/api/chat") || resp.status !== 200) return resp;
+    const text = await resp.text();
+    return new Response(text.slice(0, text.indexOf("id: 1")), { status: 200, headers: resp.headers });
+  };
+  const stream = client(ed, { fetch: cutting }).chat.stream({ messages: PROMPT, max_tokens: 12, temperature: 0 });
+  let text = "";
+  await assert.rejects(async () => {
+    for await (const d of stream) text += d;
+  }, StreamTruncatedError);
+  assert.ok(text.length > 0, "chunk 0 opened");
   assert.equal(stream.result, undefined);
 });
 
