@@ -14,7 +14,7 @@ import { DEFAULT_MAX_POW_BITS, solvePoW } from "./pow.js";
 import { readLimited, readProblem, serverTime } from "./problem.js";
 import type { ChatRequest } from "./request.js";
 import { MemoryStore, type KeyConfigStore } from "./storage.js";
-import { SUITE_X25519, suiteByName, type Suite } from "./suite.js";
+import { suiteByName, type Suite } from "./suite.js";
 
 const MAX_KEY_CONFIG_BYTES = 256 << 10;
 /** How far ahead of the local clock a server's Date may move a fresh document's judgment (2.1). */
@@ -83,7 +83,7 @@ export class SottoClient {
     this.pin = parsePin(o.pin);
     const suite = suiteByName(o.suite ?? "x25519");
     if (!suite) throw new SottoError("sotto: suite must be x25519 or xwing");
-    this.suite = suite ?? SUITE_X25519;
+    this.suite = suite;
     if (!o.device) throw new SottoError("sotto: a device key is required");
     this.device = o.device;
     this.store = o.store ?? new MemoryStore();
