@@ -7,6 +7,13 @@ export class SottoError extends Error {
   override name = "SottoError";
 }
 
+/** A subclass of SottoError named name (instanceof works; the name shows in logs). */
+function errorClass(name: string) {
+  return class extends SottoError {
+    override name = name;
+  };
+}
+
 /** Why a key configuration was refused (crypto/keyconfig's errors). */
 export type KeyConfigReason =
   | "malformed" // form: JSON, members, ids, lengths, base64url
@@ -28,34 +35,28 @@ export class KeyConfigError extends SottoError {
 }
 
 /** A request the protocol cannot carry, refused before anything is sent. Names fields only. */
-export class InvalidRequestError extends SottoError {
-  override name = "InvalidRequestError";
-}
+export const InvalidRequestError = errorClass("InvalidRequestError");
+export type InvalidRequestError = InstanceType<typeof InvalidRequestError>;
 
 /** An answer that is neither a problem document nor an event stream, or over the size limit. */
-export class ResponseError extends SottoError {
-  override name = "ResponseError";
-}
+export const ResponseError = errorClass("ResponseError");
+export type ResponseError = InstanceType<typeof ResponseError>;
 
 /** The held key configuration could not be read, verified or written. */
-export class StateError extends SottoError {
-  override name = "StateError";
-}
+export const StateError = errorClass("StateError");
+export type StateError = InstanceType<typeof StateError>;
 
 /** The server asked for more proof-of-work bits than maxPoWBits. */
-export class PoWTooHardError extends SottoError {
-  override name = "PoWTooHardError";
-}
+export const PoWTooHardError = errorClass("PoWTooHardError");
+export type PoWTooHardError = InstanceType<typeof PoWTooHardError>;
 
 /** The reply stream ended before its sealed final chunk (section 5.3): the text so far is authentic but incomplete. */
-export class StreamTruncatedError extends SottoError {
-  override name = "StreamTruncatedError";
-}
+export const StreamTruncatedError = errorClass("StreamTruncatedError");
+export type StreamTruncatedError = InstanceType<typeof StreamTruncatedError>;
 
 /** The reply stream was tampered with or malformed (reordered, dropped, flipped, spliced chunks, bad JSON...). */
-export class StreamCorruptError extends SottoError {
-  override name = "StreamCorruptError";
-}
+export const StreamCorruptError = errorClass("StreamCorruptError");
+export type StreamCorruptError = InstanceType<typeof StreamCorruptError>;
 
 /** The caller aborted (AbortSignal, or stream.abort()). */
 export class AbortedError extends SottoError {
@@ -66,6 +67,5 @@ export class AbortedError extends SottoError {
 }
 
 /** The request or the reply could not travel (fetch failed: DNS, connection, CORS, TLS). */
-export class NetworkError extends SottoError {
-  override name = "NetworkError";
-}
+export const NetworkError = errorClass("NetworkError");
+export type NetworkError = InstanceType<typeof NetworkError>;

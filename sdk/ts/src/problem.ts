@@ -52,30 +52,49 @@ export interface ProblemInit {
   challenge?: string;
 }
 
+/** A subclass of ProblemError named name, one per problem of section 6. */
+function problemClass(name: string) {
+  return class extends ProblemError {
+    override name = name;
+  };
+}
+
 /** 400 #envelope: malformed envelope or failed decryption (one answer for all). */
-export class EnvelopeProblem extends ProblemError { override name = "EnvelopeProblem"; }
+export const EnvelopeProblem = problemClass("EnvelopeProblem");
+export type EnvelopeProblem = InstanceType<typeof EnvelopeProblem>;
 /** 400 #request: the inner request decrypted but was refused; see code. */
-export class RequestProblem extends ProblemError { override name = "RequestProblem"; }
+export const RequestProblem = problemClass("RequestProblem");
+export type RequestProblem = InstanceType<typeof RequestProblem>;
 /** 400 #date: ts outside the server's window (the client retries once with the server's clock). */
-export class DateProblem extends ProblemError { override name = "DateProblem"; }
+export const DateProblem = problemClass("DateProblem");
+export type DateProblem = InstanceType<typeof DateProblem>;
 /** 400 #replay: the rid was already registered. */
-export class ReplayProblem extends ProblemError { override name = "ReplayProblem"; }
+export const ReplayProblem = problemClass("ReplayProblem");
+export type ReplayProblem = InstanceType<typeof ReplayProblem>;
 /** 401 #device: missing or invalid signature, or a device the server does not trust (enrol it). */
-export class DeviceProblem extends ProblemError { override name = "DeviceProblem"; }
+export const DeviceProblem = problemClass("DeviceProblem");
+export type DeviceProblem = InstanceType<typeof DeviceProblem>;
 /** 413 #too-large. */
-export class TooLargeProblem extends ProblemError { override name = "TooLargeProblem"; }
+export const TooLargeProblem = problemClass("TooLargeProblem");
+export type TooLargeProblem = InstanceType<typeof TooLargeProblem>;
 /** 415 #media-type. */
-export class MediaTypeProblem extends ProblemError { override name = "MediaTypeProblem"; }
+export const MediaTypeProblem = problemClass("MediaTypeProblem");
+export type MediaTypeProblem = InstanceType<typeof MediaTypeProblem>;
 /** 422 #key: unknown or expired key (the client refreshes its key configuration and retries once). */
-export class KeyProblem extends ProblemError { override name = "KeyProblem"; }
+export const KeyProblem = problemClass("KeyProblem");
+export type KeyProblem = InstanceType<typeof KeyProblem>;
 /** 429 #rate-limited: see retryAfterMs. */
-export class RateLimitedProblem extends ProblemError { override name = "RateLimitedProblem"; }
+export const RateLimitedProblem = problemClass("RateLimitedProblem");
+export type RateLimitedProblem = InstanceType<typeof RateLimitedProblem>;
 /** 429 #pow: proof of work required (the client solves it and retries). */
-export class PoWProblem extends ProblemError { override name = "PoWProblem"; }
+export const PoWProblem = problemClass("PoWProblem");
+export type PoWProblem = InstanceType<typeof PoWProblem>;
 /** 503 #overloaded: see retryAfterMs. */
-export class OverloadedProblem extends ProblemError { override name = "OverloadedProblem"; }
+export const OverloadedProblem = problemClass("OverloadedProblem");
+export type OverloadedProblem = InstanceType<typeof OverloadedProblem>;
 /** 500 #internal: a server fault; says nothing more. */
-export class InternalProblem extends ProblemError { override name = "InternalProblem"; }
+export const InternalProblem = problemClass("InternalProblem");
+export type InternalProblem = InstanceType<typeof InternalProblem>;
 
 const CLASSES: Record<string, typeof ProblemError> = {
   envelope: EnvelopeProblem,

@@ -12,7 +12,7 @@ import { dirname, join } from "node:path";
 import { after, before, test } from "node:test";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
-import { requireSotto, sottoBin, startServe, waitFor } from "./server.mjs";
+import { requireSotto, sottoBin, startServe } from "./server.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const page_ = join(here, "..", "dist", "web", "sotto-chat.html");
@@ -101,10 +101,7 @@ test("chat from a file URL: enrol, two turns, stop, unexportable key", async (t)
   await page.click("#stop");
   await page.waitForSelector(`#state[data-state="stopped"]`, { state: "attached" });
   assert.equal(await page.textContent(".stats:last-of-type"), "[stopped]");
-  await waitFor("the slot freed", async () => {
-    const m = await srv.metrics();
-    return m.sotto_busy_slots === 0 && m.sotto_active_streams === 0;
-  });
+  await srv.slotFreed();
   const n = (await srv.metrics()).sotto_generated_tokens_total - generated;
   t.diagnostic(`the server generated ${n} of 1900 tokens before the stop reached it`);
   assert.ok(n < 1900, `the server generated ${n} tokens: the stop did not reach it`);

@@ -12,7 +12,7 @@ import {
   AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
 } from "../dist/index.js";
 import { FileStore, readDeviceKeyFile } from "../dist/node.js";
-import { requireSotto, sottoBin, startServe, waitFor } from "./server.mjs";
+import { requireSotto, sottoBin, startServe } from "./server.mjs";
 
 const PROMPT = [{ role: "user", content: "Once upon a time" }];
 let srv, ed, p256;
@@ -84,10 +84,7 @@ test("breaking out of the stream frees the server's slot", async (t) => {
     assert.ok(delta.length > 0);
     break;
   }
-  await waitFor("the slot freed", async () => {
-    const m = await srv.metrics();
-    return m.sotto_busy_slots === 0 && m.sotto_active_streams === 0;
-  });
+  await srv.slotFreed();
   const generated = (await srv.metrics()).sotto_generated_tokens_total - before;
   t.diagnostic(`the server generated ${generated} of 1900 tokens before the stop reached it`);
   assert.ok(generated < 950, `the server generated ${generated} tokens: the stop did not reach it`);
@@ -101,10 +98,7 @@ test("abort() mid-stream throws AbortedError and frees the slot", async (t) => {
   await assert.rejects(async () => {
     for await (const _ of stream) ac.abort();
   }, AbortedError);
-  await waitFor("the slot freed", async () => {
-    const m = await srv.metrics();
-    return m.sotto_busy_slots === 0 && m.sotto_active_streams === 0;
-  });
+  await srv.slotFreed();
 });
 
 // tamper flips one base64url character in the second chunk's data line.

@@ -80,6 +80,13 @@ export async function startServe({ devices = [], env = {} } = {}) {
       for (const [, k, v] of text.matchAll(/^(sotto_[a-z_]+) ([0-9.e+-]+)$/gm)) m[k] = Number(v);
       return m;
     },
+    /** Waits until no slot generates and no stream is open (the server let go of a stopped reply). */
+    async slotFreed() {
+      await waitFor("the slot freed", async () => {
+        const m = await s.metrics();
+        return m.sotto_busy_slots === 0 && m.sotto_active_streams === 0;
+      });
+    },
     async stop() {
       if (proc.exitCode === null) {
         proc.kill("SIGINT");
