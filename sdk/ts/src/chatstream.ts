@@ -67,13 +67,17 @@ export class ChatStream implements AsyncIterable<string> {
   private firstAt?: number;
   private gen?: AsyncGenerator<string>;
   private readonly inner: Uint8Array;
+  private readonly unlink: () => void;
 
   constructor(private readonly client: SottoClient, req: ChatRequest, opts: StreamOptions) {
     this.inner = marshalRequest(req);
     this.started = performance.now();
     const s = opts.signal;
     if (s?.aborted) this.controller.abort();
-    s?.addEventListener("abort", () => this.controller.abort(), { once: true });
+    const onAbort = () => this.controller.abort();
+    s?.addEventListener("abort", onAbort, { once: true });
+    // A long-lived signal shared by many chats must not keep every one alive.
+    this.unlink = () => s?.removeEventListener("abort", onAbort);
   }
 
   /** Stops the chat; the iterator then throws AbortedError. */
@@ -95,6 +99,14 @@ export class ChatStream implements AsyncIterable<string> {
   }
 
   private async *run(): AsyncGenerator<string> {
+    try {
+      yield* this.attempts();
+    } finally {
+      this.unlink();
+    }
+  }
+
+  private async *attempts(): AsyncGenerator<string> {
     const signal = this.controller.signal;
     const rs = { keyRefreshed: false, dateFixed: false, pow: 0, waits: 0, challenge: undefined as string | undefined };
     for (;;) {
