@@ -134,3 +134,26 @@ test("chat from a file URL: enrol, two turns, stop, unexportable key", async (t)
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: join(artifacts, "browser-chat.png"), fullPage: true });
 });
+
+test("the page with X-Wing and a P-256 device key", async (t) => {
+  if (!srv) return t.skip("no server or chromium");
+  const page = await context.newPage();
+  const posts = [];
+  page.on("request", (r) => r.method() === "POST" && posts.push({ size: r.postDataBuffer()?.length, device: r.headers()["sotto-device"] }));
+  const hash = new URLSearchParams({ url: srv.url, pin: srv.pin, max_tokens: "16", temperature: "0", suite: "xwing", alg: "p256" });
+  await page.goto(`${pathToFileURL(page_).href}#${hash}`);
+  await page.waitForSelector('body[data-ready="true"]');
+  const m = /^Sotto-Device: (p256:[A-Za-z0-9_-]{44})$/.exec(await page.textContent("#device"));
+  assert.ok(m, "a p256 device line");
+  await srv.enrol(m[1]);
+  await sendAndWait(page, "The dog");
+  assert.deepEqual(await page.$$eval(".msg.assistant", (els) => els.map((e) => e.textContent)), [goReply("The dog", 16)]);
+  // hdr 32 + X-Wing enc 1120 + the 256-byte bucket + tag 16, signed by the P-256 key.
+  assert.deepEqual(posts, [{ size: 1424, device: m[1] }]);
+  const extractable = await page.evaluate(async () => {
+    const db = await new Promise((res) => { const r = indexedDB.open("sotto", 1); r.onsuccess = () => res(r.result); });
+    const d = await new Promise((res) => { const r = db.transaction("kv").objectStore("kv").get("device:p256"); r.onsuccess = () => res(r.result); });
+    return d.keyPair.privateKey.extractable;
+  });
+  assert.equal(extractable, false);
+});
