@@ -12,7 +12,7 @@ import {
   AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
 } from "../dist/index.js";
 import { FileStore, readDeviceKeyFile } from "../dist/node.js";
-import { requireSotto, sottoBin, startServe } from "./server.mjs";
+import { requireSotto, sotto, sottoBin, startServe } from "./server.mjs";
 
 const PROMPT = [{ role: "user", content: "Once upon a time" }];
 let srv, ed, p256;
@@ -181,4 +181,32 @@ test("CORS is off by default: a page's origin gets no Access-Control-Allow-Origi
     const pre = await fetch(srv.url + "/api/chat", { method: "OPTIONS", headers: { Origin: origin, "Access-Control-Request-Method": "POST" } });
     assert.equal(pre.headers.get("access-control-allow-origin"), null, origin);
   }
+});
+
+// Last: it retires the server's keys.
+test("a key retired on the server: 422 #key, the client takes the problem's key_config and retries", async (t) => {
+  if (!srv) return t.skip("no server");
+  let chats = [];
+  let pubkeys = 0;
+  const watching = async (url, init) => {
+    const resp = await fetch(url, init);
+    if (url.endsWith("/api/pubkey")) pubkeys++;
+    if (url.endsWith("/api/chat")) chats.push([new Uint8Array(init.body)[1], resp.status]);
+    return resp;
+  };
+  const c = client(ed, { fetch: watching });
+  await c.chat.create({ messages: PROMPT, max_tokens: 2 });
+  const held = c.heldIssuedAt;
+  await new Promise((r) => setTimeout(r, 1100)); // the new document's issued_at is a later second
+  sotto("keys", "rotate", "--dir", srv.keyDir, "--overlap", "0s");
+  await srv.reload();
+  chats = [];
+  const r = await c.chat.create({ messages: PROMPT, max_tokens: 2 });
+  assert.equal(r.completionTokens, 2);
+  assert.equal(chats.length, 2);
+  assert.equal(chats[0][1], 422);
+  assert.equal(chats[1][1], 200);
+  assert.notEqual(chats[0][0], chats[1][0], "the retry is sealed to the new key");
+  assert.equal(pubkeys, 1, "the problem's key_config was enough");
+  assert.ok(c.heldIssuedAt > held);
 });

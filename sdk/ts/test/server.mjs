@@ -66,10 +66,14 @@ export async function startServe({ devices = [], env = {} } = {}) {
   proc.stderr.on("data", (b) => logs.push(b));
   const url = `http://${addr}`;
   const s = {
-    url, pin, dir, deviceKey, goDevice, proc,
+    url, pin, dir, keyDir, deviceKey, goDevice, proc,
     logs: () => Buffer.concat(logs).toString(),
     async enrol(device) {
       sotto("device", "allow", device, "--allow-list", allow);
+      await s.reload();
+    },
+    /** SIGHUP: the server re-reads its allow-list and key directory. */
+    async reload() {
       const before = s.logs().split("msg=reloaded").length;
       proc.kill("SIGHUP");
       await waitFor("the allow-list reload", () => s.logs().split("msg=reloaded").length > before);
