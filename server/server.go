@@ -33,6 +33,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/cors"
 	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
@@ -88,6 +89,9 @@ type Options struct {
 	// ConversationCache honours requests' cache member (the engine has a
 	// prefix cache, SOTTO_PREFIX_CACHE_BYTES > 0); off, it is ignored.
 	ConversationCache bool
+	// CORSOrigins may call /api/pubkey and /api/chat from a browser
+	// (SOTTO_CORS_ORIGINS; server/cors); empty: no CORS.
+	CORSOrigins []string
 }
 
 // DefaultInflightBodyBytes caps the bytes of request bodies held before
@@ -237,8 +241,7 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
-	e.POST(wire.PathChat, s.handleChat)
-	e.GET(wire.PathPubkey, s.handlePubkey)
+	cors.Routes(e, cors.New(s.opts.CORSOrigins), s.handleChat, s.handlePubkey)
 	e.GET(wire.PathHealthLive, s.handleLive)
 	e.GET(wire.PathHealthReady, s.handleReady)
 	e.GET(wire.PathHealth, s.handleReady)

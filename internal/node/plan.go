@@ -194,6 +194,7 @@ func serverOptions(cfg config.Config) server.Options {
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 		ConversationCache:   cfg.PrefixCacheBytes > 0,
+		CORSOrigins:         cfg.CORSOrigins,
 	}
 }
 

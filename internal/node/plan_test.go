@@ -80,6 +80,9 @@ var reaches = map[string]reach{
 	// Issue 11: the prefix cache's locked-memory cap and ttl cap.
 	"SOTTO_PREFIX_CACHE_BYTES":           {"67108864", nil, nil},
 	"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS": {"60", nil, nil},
+
+	// Issue 20: browser clients.
+	"SOTTO_CORS_ORIGINS": {"null,https://chat.example", nil, nil},
 }
 
 // The bases of the multi-node rows: a worker (mutual TLS), a router.

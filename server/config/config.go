@@ -75,6 +75,9 @@ type Config struct {
 	PoWAutoThreshold float64 `env:"POW_AUTO_THRESHOLD" envDefault:"0.8"`
 
 	TrustedProxies Prefixes `env:"SOTTO_TRUSTED_PROXIES"`
+	// Browser clients (issue 20): origins allowed to call /api/pubkey and
+	// /api/chat; empty: no CORS.
+	CORSOrigins Origins `env:"SOTTO_CORS_ORIGINS"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info"`
 	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"auto"`

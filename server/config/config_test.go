@@ -256,7 +256,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 53 {
+	if len(seen) != 54 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

@@ -55,6 +55,7 @@ var docs = map[string]varDoc{
 	"SOTTO_TRUSTED_PROXIES":              {meaning: "Comma-separated CIDR prefixes or addresses whose `X-Forwarded-For` is believed (see below)."},
 	"LOG_LEVEL":                          {meaning: "`debug`, `info`, `warn` or `error`. `info` logs one line per request (hashed rid, outcome); `debug` adds its token counts and duration. No level logs content."},
 	"LOG_FORMAT":                         {meaning: "`json`, `text` or `auto`: text when standard error is a terminal in development, JSON otherwise (under systemd, in production, into a pipe)."},
+	"SOTTO_CORS_ORIGINS":                 {def: "none (no CORS)", meaning: "Comma-separated origins (`https://chat.example`, `http://localhost:5173`) whose pages may call `/api/pubkey` and `/api/chat` from a browser; `null` allows pages opened from a file (docs/clients.md: the trust model). No wildcard, no credentials."},
 	"SHUTDOWN_GRACE_SECONDS":             {meaning: "Time running streams get to finish on shutdown (0..3600)."},
 	"REPLAY_REGISTER_SIZE":               {meaning: "Request ids the replay register holds; when full, new requests get 503."},
 
