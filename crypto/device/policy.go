@@ -59,3 +59,20 @@ func (p anyOf) Trusted(ctx context.Context, key Key) error {
 	}
 	return ErrUntrusted
 }
+
+// allOf trusts a key that all of its policies trust.
+type allOf []Policy
+
+// AllOf returns a Policy that trusts a key only when every one of
+// policies does (attested+allowlist: an enrolled device that is also
+// listed). It returns the first refusal.
+func AllOf(policies ...Policy) Policy { return allOf(policies) }
+
+func (p allOf) Trusted(ctx context.Context, key Key) error {
+	for _, q := range p {
+		if err := q.Trusted(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -19,6 +19,10 @@ const (
 	ProblemOverloaded  = "overloaded"   // 503: admission refused or replay register full; Retry-After
 	ProblemRequest     = "request"      // 400: well-formed encrypted request whose inner JSON is invalid; member code
 	ProblemInternal    = "internal"     // 500: a server fault; says nothing more
+	// ProblemAttestation: 403, enrolment refused (section 6b): evidence,
+	// challenge or device signature did not verify, or the device is
+	// revoked; member code names which, from a fixed vocabulary.
+	ProblemAttestation = "attestation"
 )
 
 // ProblemKind is a problem name's fixed status and title. The titles are
@@ -45,6 +49,7 @@ var problemKinds = []struct {
 	{ProblemOverloaded, ProblemKind{503, "Server overloaded"}},
 	{ProblemRequest, ProblemKind{400, "Invalid request"}},
 	{ProblemInternal, ProblemKind{500, "Internal server error"}},
+	{ProblemAttestation, ProblemKind{403, "Enrolment refused"}},
 }
 
 // ProblemNames returns every problem name in a fixed order (metrics
