@@ -47,6 +47,8 @@ var problemHints = map[string]hint{
 		"retry; the server is protecting itself from load"},
 	wire.ProblemInternal: {"the server failed while handling the request",
 		"retry; if it persists, its operator can read the server's log (it never holds the conversation)"},
+	wire.ProblemAttestation: {"the server refused this device's enrolment (its attestation, challenge or signature did not verify, or the device is revoked)",
+		"retry the enrolment; if the code names a platform or environment, the server's SOTTO_ENROL_* settings do not accept this client (docs/enrolment.md)"},
 }
 
 // describeChatError adds what happened and what to do to err.

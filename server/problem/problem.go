@@ -34,6 +34,7 @@ const (
 	Overloaded  = wire.ProblemOverloaded
 	Request     = wire.ProblemRequest
 	Internal    = wire.ProblemInternal
+	Attestation = wire.ProblemAttestation
 )
 
 // PoWChallengeHeader carries the proof-of-work challenge beside the
@@ -113,6 +114,10 @@ func PoWRequired(challenge string) Problem { return New(PoW).With("challenge", c
 // inner-request error codes the chat handler defines (a fixed set; never
 // text taken from the request).
 func InvalidRequest(code string) Problem { return New(Request).With("code", code) }
+
+// AttestationRefused is 403 #attestation with its refusal code (protocol
+// section 6b), from enrol's fixed vocabulary.
+func AttestationRefused(code string) Problem { return New(Attestation).With("code", code) }
 
 func internalKind() wire.ProblemKind {
 	k, _ := wire.LookupProblem(Internal)

@@ -76,17 +76,19 @@ func (s *Service) Enrol(ctx context.Context, body []byte, deviceHeader, sigHeade
 	if err := json.Unmarshal(body, &req); err != nil || !validVersion(req.AppVersion) {
 		return Response{}, Claims{}, wrap(ErrRequest, "body")
 	}
+	// On refusal the claims carry only the platform asked for (metrics).
+	asked := Claims{Platform: req.Platform}
 	if !s.enabled(req.Platform) {
-		return Response{}, Claims{}, ErrPlatform
+		return Response{}, asked, ErrPlatform
 	}
 	challenge, err := s.redeem(ctx, req.Challenge)
 	if err != nil {
-		return Response{}, Claims{}, err
+		return Response{}, asked, err
 	}
 	cdh := attest.ClientDataHash(challenge, key)
 	res, err := s.verify(req, key, cdh)
 	if err != nil {
-		return Response{}, Claims{}, err
+		return Response{}, asked, err
 	}
 	return s.credential(key, req, res)
 }
