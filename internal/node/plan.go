@@ -38,6 +38,7 @@ type Plan struct {
 	TLS          TLSPlan
 	Keys         KeysPlan
 	Devices      DevicesPlan
+	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
@@ -138,6 +139,7 @@ func basePlan(cfg config.Config) Plan {
 		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
 		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
+		Enrol:   enrolPlan(cfg),
 
 		ModelPath: cfg.Model,
 		Model:     llama.ModelParams{MLock: cfg.MlockWeights},

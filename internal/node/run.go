@@ -225,6 +225,9 @@ func (n *Node) Reload() {
 			n.log.Error("allow-list reload failed", "err", err)
 		}
 	}
+	if n.enrol != nil {
+		reload("enrolment revocations", n.enrol.Revoked.Reload)
+	}
 	n.log.Info("reloaded")
 }
 
