@@ -53,11 +53,18 @@ func (o opaque) SignPayload(payload []byte, _ jose.SignatureAlgorithm) ([]byte, 
 	return o.s.SignOther(payload)
 }
 
-// issue signs claims into a compact JWS (EdDSA).
+// issue gives claims a random id and signs them.
 func issue(s Signer, c Claims) (string, error) {
 	id := make([]byte, 12)
 	_, _ = rand.Read(id)
 	c.ID = b64u.EncodeToString(id)
+	return SignClaims(s, c)
+}
+
+// SignClaims signs c as they are into a compact JWS (EdDSA, typ
+// CredentialType): the protocol's credential (section 6b; the vectors
+// use it with fixed claims).
+func SignClaims(s Signer, c Claims) (string, error) {
 	payload, err := json.Marshal(c)
 	if err != nil {
 		return "", fmt.Errorf("enrol: %w", err)
