@@ -45,6 +45,9 @@ func enrolPlan(cfg config.Config) EnrolPlan {
 // attested+allowlist.
 func (n *Node) attestedPolicy() (device.Policy, error) {
 	ep := n.plan.Enrol
+	if n.plan.Role == config.RoleRouter {
+		return n.routerAttestedPolicy()
+	}
 	revoked, err := enrolment.LoadRevocations(ep.Revoked)
 	if err != nil {
 		return nil, fmt.Errorf("node: %w", err)
@@ -75,4 +78,19 @@ func (n *Node) attestedPolicy() (device.Policy, error) {
 	}
 	n.allowList = al
 	return device.AllOf(al, n.enrol.Policy()), nil
+}
+
+// routerAttestedPolicy is a router's part of the attested policies: it
+// relays enrolment and leaves credentials to the workers (it has no key
+// directory), checking only its allow-list under attested+allowlist.
+func (n *Node) routerAttestedPolicy() (device.Policy, error) {
+	if !n.plan.Enrol.WithAllowList {
+		return device.NewDelegatedPolicy(), nil
+	}
+	al, err := device.LoadAllowList(n.plan.Devices.AllowList)
+	if err != nil {
+		return nil, fmt.Errorf("node: %w", err)
+	}
+	n.allowList = al
+	return al, nil
 }

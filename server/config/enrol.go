@@ -39,7 +39,7 @@ var enrolRules = []rule{
 		case !c.DevicePolicy.IsAttested():
 			return ""
 		case c.Role == RoleRouter:
-			return "attested policies are served by single nodes (a router does not relay enrolment yet)"
+			return "" // a router relays enrolment; its workers hold the settings
 		case len(c.EnrolAppleAppIDs) == 0 && len(c.EnrolAndroidPackages) == 0 && !c.EnrolSoftware:
 			return "attested needs SOTTO_ENROL_APPLE_APP_IDS, SOTTO_ENROL_ANDROID_PACKAGES or (development) SOTTO_ENROL_SOFTWARE"
 		}

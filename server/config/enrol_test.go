@@ -15,8 +15,6 @@ func TestEnrolRules(t *testing.T) {
 	}{
 		{"no platform", base("SOTTO_DEVICE_POLICY", "attested"),
 			"config: SOTTO_DEVICE_POLICY: attested needs SOTTO_ENROL_APPLE_APP_IDS, SOTTO_ENROL_ANDROID_PACKAGES or (development) SOTTO_ENROL_SOFTWARE"},
-		{"router", base("SOTTO_ROLE", "router", "SOTTO_MODEL", "", "INFERENCE_ENDPOINTS", "https://10.0.0.2:8443", "SOTTO_TLS_CLIENT_CA", "/ca", "SOTTO_TLS_CLIENT_CERT", "/c", "SOTTO_TLS_CLIENT_KEY", "/k", "SOTTO_DEVICE_POLICY", "attested", "SOTTO_ENROL_SOFTWARE", "true"),
-			"config: SOTTO_DEVICE_POLICY: attested policies are served by single nodes (a router does not relay enrolment yet)"},
 		{"team without list", base(append(prod[:6:6], "SOTTO_DEVICE_POLICY", "attested+allowlist", "SOTTO_ENROL_APPLE_APP_IDS", "ABCDE12345.com.example.app")...),
 			"config: SOTTO_ALLOW_LIST: required when SOTTO_DEVICE_POLICY is attested+allowlist"},
 		{"app id", base("SOTTO_ENROL_APPLE_APP_IDS", "com.example.app"), "config: SOTTO_ENROL_APPLE_APP_IDS: must be App IDs: <10-character team ID>.<bundle ID>"},
@@ -36,6 +34,11 @@ func TestEnrolRules(t *testing.T) {
 	}
 	if _, err := Load(vars(base(prod...))); err != nil {
 		t.Fatalf("production attested: %v", err)
+	}
+	router := base("SOTTO_ROLE", "router", "SOTTO_MODEL", "", "INFERENCE_ENDPOINTS", "https://10.0.0.2:8443", "SOTTO_TLS_CLIENT_CA", "/ca",
+		"SOTTO_TLS_CLIENT_CERT", "/c", "SOTTO_TLS_CLIENT_KEY", "/k", "SOTTO_DEVICE_POLICY", "attested")
+	if _, err := Load(vars(router)); err != nil {
+		t.Fatalf("router relaying enrolment: %v", err)
 	}
 	c, err := Load(vars(base("SOTTO_DEVICE_POLICY", "attested+allowlist", "SOTTO_ENROL_SOFTWARE", "true")))
 	if err != nil || c.AllowList != devAllowList {

@@ -134,6 +134,8 @@ func (r *Router) routes() *echo.Echo {
 		}
 	}
 	e.POST(wire.PathChat, r.handleChat)
+	e.POST(wire.PathEnrollChallenge, r.handleEnroll) // relayed to a worker (enroll.go)
+	e.POST(wire.PathEnroll, r.handleEnroll)
 	e.GET(wire.PathPubkey, r.handlePubkey)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")

@@ -58,6 +58,8 @@ func newFakeWorker(t *testing.T, status int) *fakeWorker {
 		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
 	})
 	mux.HandleFunc("POST "+wire.PathChat, f.chat)
+	mux.HandleFunc("POST "+wire.PathEnroll, f.enrol) // enroll_test.go
+	mux.HandleFunc("POST "+wire.PathEnrollChallenge, f.enrol)
 	f.srv = httptest.NewUnstartedServer(mux)
 	f.srv.EnableHTTP2 = true
 	f.srv.StartTLS()

@@ -37,8 +37,8 @@ type AppAttest struct {
 
 // attestationObject is the CBOR map App Attest returns from attestKey.
 type attestationObject struct {
-	Fmt      string `cbor:"fmt"`
-	AttStmt  struct {
+	Fmt     string `cbor:"fmt"`
+	AttStmt struct {
 		X5C     [][]byte `cbor:"x5c"`
 		Receipt []byte   `cbor:"receipt"`
 	} `cbor:"attStmt"`
