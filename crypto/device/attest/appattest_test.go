@@ -1,7 +1,9 @@
 package attest_test
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"testing"
 	"time"
@@ -56,7 +58,9 @@ func TestAppAttestMadeObjects(t *testing.T) {
 	midObj, midKid, _ := ca.Attest(attesttest.Attestation{AppID: appID, WrongKeyID: true}, cdh)
 	appObj, appKid, _ := ca.Attest(attesttest.Attestation{AppID: "ABCDE12345.com.example.other"}, cdh)
 	tampered := append([]byte(nil), obj...)
-	tampered[len(tampered)-40] ^= 0xff // inside authData: the nonce no longer matches
+	rp := sha256.Sum256([]byte(appID))
+	tampered[bytes.Index(tampered, rp[:])+40] ^= 0xff // the authData's AAGUID: the nonce no longer matches
+	otherKid := sha256.Sum256(midKid) // the id authData names in midObj, not the certificate key's
 	otherKey := attest.ClientDataHash(challenge, testKey(t, 2))
 	otherChallenge := attest.ClientDataHash(make32(8), key)
 	cases := []struct {
@@ -76,6 +80,7 @@ func TestAppAttestMadeObjects(t *testing.T) {
 		{"development in production", verifier(ca), devObj, devKid, cdh, attest.ErrEnvironment},
 		{"credential id mismatch", verifier(ca), midObj, midKid, cdh, attest.ErrKeyMismatch},
 		{"key id mismatch", verifier(ca), obj, devKid, cdh, attest.ErrKeyMismatch},
+		{"ids of another key", verifier(ca), midObj, otherKid[:], cdh, attest.ErrKeyMismatch},
 		{"tampered CBOR", verifier(ca), tampered, kid, cdh, attest.ErrNonce},
 		{"not CBOR", verifier(ca), []byte("{}"), kid, cdh, attest.ErrFormat},
 		{"truncated", verifier(ca), obj[:len(obj)-3], kid, cdh, attest.ErrFormat},
