@@ -73,6 +73,10 @@ func problemHint(pe *client.ProblemError, dev device.Key) hint {
 	}
 	switch pe.Name {
 	case wire.ProblemDevice:
+		if chatOpts.enrolSoftware {
+			return hint{"the server did not accept this device's enrolment credential, or it trusts only its allow-list",
+				"check the server's SOTTO_DEVICE_POLICY (attested) and SOTTO_ENROL_* settings (docs/enrolment.md)"}
+		}
 		key := dev.String()
 		if key == "" {
 			key = "$(sotto device show --key DEVICE-KEY-FILE)"
