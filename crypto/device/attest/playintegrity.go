@@ -95,7 +95,7 @@ func (v *PlayIntegrity) open(token string) ([]byte, error) {
 	if len(token) > maxToken {
 		return nil, fmt.Errorf("%w: token too long", ErrFormat)
 	}
-	jwe, err := jose.ParseEncrypted(token, []jose.KeyAlgorithm{jose.A256KW}, []jose.ContentEncryption{jose.A256GCM})
+	jwe, err := jose.ParseEncryptedCompact(token, []jose.KeyAlgorithm{jose.A256KW}, []jose.ContentEncryption{jose.A256GCM})
 	if err != nil {
 		return nil, fmt.Errorf("%w: token is not a JWE", ErrFormat)
 	}
@@ -103,7 +103,7 @@ func (v *PlayIntegrity) open(token string) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: token does not decrypt", ErrChain)
 	}
-	jws, err := jose.ParseSigned(string(inner), []jose.SignatureAlgorithm{jose.ES256})
+	jws, err := jose.ParseSignedCompact(string(inner), []jose.SignatureAlgorithm{jose.ES256})
 	if err != nil {
 		return nil, fmt.Errorf("%w: inner token is not a JWS", ErrFormat)
 	}

@@ -87,7 +87,7 @@ func parse(token string, pub ed25519.PublicKey, key device.Key) (Claims, error) 
 	if token == "" || len(token) > maxCredential {
 		return Claims{}, wrap(ErrCredential, "missing or too long")
 	}
-	jws, err := jose.ParseSigned(token, []jose.SignatureAlgorithm{jose.EdDSA})
+	jws, err := jose.ParseSignedCompact(token, []jose.SignatureAlgorithm{jose.EdDSA})
 	if err != nil || len(jws.Signatures) != 1 {
 		return Claims{}, wrap(ErrCredential, "not a JWS")
 	}
