@@ -2,9 +2,13 @@ package router
 
 import (
 	"bytes"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
 	"io"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/sottolabs/sotto/crypto/wire"
 )
@@ -61,5 +65,36 @@ func TestEnrolmentRelayed(t *testing.T) {
 	defer w.mu.Unlock()
 	if w.header.Get(wire.HeaderEnrolment) != "credential" {
 		t.Fatal("the chat's enrolment credential did not reach the worker")
+	}
+}
+
+// TestEnrolmentChallengeClaimedOnce: the router claims an enrolment's
+// challenge in its register, so a second enrolment with it is refused
+// (403 attestation, challenge_used) before it reaches any worker.
+func TestEnrolmentChallengeClaimedOnce(t *testing.T) {
+	w := newFakeWorker(t, http.StatusOK)
+	ts := newTestRouter(t, w)
+	raw := make([]byte, 88)
+	_, _ = rand.Read(raw[:16])
+	binary.BigEndian.PutUint64(raw[16:24], uint64(time.Now().Add(time.Minute).UnixMilli()))
+	body := []byte(`{"challenge":"` + base64.RawURLEncoding.EncodeToString(raw) + `","platform":"software"}`)
+	send := func() (int, []byte) {
+		req, _ := http.NewRequest(http.MethodPost, ts.URL+wire.PathEnroll, bytes.NewReader(body))
+		req.Header.Set("Content-Type", wire.MediaTypeJSON)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		got, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, got
+	}
+	if status, _ := send(); status != http.StatusOK {
+		t.Fatalf("first enrolment: %d", status)
+	}
+	status, got := send()
+	want := `{"type":"https://sotto.invalid/problems/v1#attestation","title":"Enrolment refused","status":403,"code":"challenge_used"}`
+	if status != http.StatusForbidden || string(got) != want {
+		t.Fatalf("second enrolment: %d %s", status, got)
 	}
 }

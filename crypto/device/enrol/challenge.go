@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
@@ -52,21 +53,47 @@ func (s *Service) redeem(ctx context.Context, enc string) ([]byte, error) {
 	if !ed25519.Verify(s.signer.SigningPublicKey(), challengeTBS(c[:24]), c[24:]) {
 		return nil, wrap(ErrChallenge, "signature")
 	}
-	exp := time.UnixMilli(int64(binary.BigEndian.Uint64(c[16:24])))
+	id, exp, _ := ChallengeID(enc)
 	if !s.now().Before(exp) {
 		return nil, ErrChallengeExpired
 	}
-	var id [16]byte
-	copy(id[:], c[:16])
-	switch err := s.register.Add(ctx, id, exp); {
-	case errors.Is(err, replay.ErrReplay):
-		return nil, ErrChallengeUsed
-	case errors.Is(err, replay.ErrExpired):
-		return nil, ErrChallengeExpired
-	case errors.Is(err, replay.ErrFull):
-		return nil, ErrFull
-	case err != nil:
+	if err := Claim(ctx, s.register, id, exp); err != nil {
 		return nil, err
 	}
 	return c, nil
+}
+
+// registerLabel separates challenge entries from request ids in a shared
+// register.
+const registerLabel = "sotto/v1 enrol challenge id"
+
+// ChallengeID reads the register entry of an encoded challenge without
+// verifying it: the key under which it is registered as used (a hash of
+// its id, apart from request ids) and its stated expiry. A router,
+// which holds no key directory, claims it with these before relaying
+// the enrolment; ok is false for a challenge that does not parse.
+func ChallengeID(enc string) (id [16]byte, expires time.Time, ok bool) {
+	c, err := b64u.DecodeString(enc)
+	if err != nil || len(c) != challengeLen {
+		return id, time.Time{}, false
+	}
+	sum := sha256.Sum256(append([]byte(registerLabel+"\x00"), c[:16]...))
+	copy(id[:], sum[:16])
+	return id, time.UnixMilli(int64(binary.BigEndian.Uint64(c[16:24]))), true
+}
+
+// Claim registers a challenge's id in reg until expires: the first claim
+// succeeds, a second is ErrChallengeUsed.
+func Claim(ctx context.Context, reg replay.Register, id [16]byte, expires time.Time) error {
+	switch err := reg.Add(ctx, id, expires); {
+	case errors.Is(err, replay.ErrReplay):
+		return ErrChallengeUsed
+	case errors.Is(err, replay.ErrExpired):
+		return ErrChallengeExpired
+	case errors.Is(err, replay.ErrFull):
+		return ErrFull
+	case err != nil:
+		return err
+	}
+	return nil
 }
