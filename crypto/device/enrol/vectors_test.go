@@ -33,6 +33,7 @@ type vectors struct {
 	ChallengeExpMS  int64        `json:"challenge_expires_ms"`
 	ChallengeTBS    string       `json:"challenge_tbs_hex"`
 	Challenge       string       `json:"challenge_b64u"`
+	RegisterID      string       `json:"challenge_register_id_hex"`
 	ClientData      string       `json:"client_data_hex"`
 	ClientDataHash  string       `json:"client_data_hash_hex"`
 	RequestHash     string       `json:"play_request_hash"`
@@ -61,6 +62,11 @@ func makeVectors(t *testing.T) vectors {
 	v.ChallengeTBS = hex.EncodeToString(tbs)
 	challenge := append(idExp, ed25519.Sign(signPriv, tbs)...)
 	v.Challenge = b64u.EncodeToString(challenge)
+	rid := sha(append([]byte("sotto/v1 enrol challenge id\x00"), id...))
+	v.RegisterID = hex.EncodeToString(rid[:16])
+	if got, _, _ := enrol.ChallengeID(v.Challenge); hex.EncodeToString(got[:]) != v.RegisterID {
+		t.Fatal("ChallengeID differs from the spelled-out register id")
+	}
 	v.ClientData = hex.EncodeToString(attest.ClientData(challenge, dev))
 	cdh := attest.ClientDataHash(challenge, dev)
 	v.ClientDataHash, v.RequestHash = hex.EncodeToString(cdh[:]), b64u.EncodeToString(cdh[:])
