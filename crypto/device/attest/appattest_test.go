@@ -60,7 +60,7 @@ func TestAppAttestMadeObjects(t *testing.T) {
 	tampered := append([]byte(nil), obj...)
 	rp := sha256.Sum256([]byte(appID))
 	tampered[bytes.Index(tampered, rp[:])+40] ^= 0xff // the authData's AAGUID: the nonce no longer matches
-	otherKid := sha256.Sum256(midKid) // the id authData names in midObj, not the certificate key's
+	otherKid := sha256.Sum256(midKid)                 // the id authData names in midObj, not the certificate key's
 	otherKey := attest.ClientDataHash(challenge, testKey(t, 2))
 	otherChallenge := attest.ClientDataHash(make32(8), key)
 	cases := []struct {
