@@ -149,3 +149,24 @@ func (h *harness) metricsText() string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestEnrolledDeviceIsRateLimited: an enrolled device is still held to
+// the per-device limits.
+func TestEnrolledDeviceIsRateLimited(t *testing.T) {
+	h := newHarness(t, config{enrolment: true, devPerMinute: 1, devBurst: 1})
+	dev := h.newDevice()
+	c := h.client(dev, crypto.SuiteX25519)
+	r := h.postJSON(wire.PathEnroll, h.appleEnrolment(dev, enrolAppID), dev, wire.MediaTypeJSON)
+	var resp enrol.Response
+	if r.status != http.StatusOK || json.Unmarshal(r.body, &resp) != nil {
+		t.Fatalf("enrol: %d %s", r.status, r.body)
+	}
+	h.secret(resp.Credential)
+	send := func() *result {
+		s := c.seal(chatJSON(prompt(0), 4))
+		s.header.Set(wire.HeaderEnrolment, resp.Credential)
+		return c.send(s)
+	}
+	h.wantReply(t, send(), prompt(0), 4)
+	wantProblem(t, send(), http.StatusTooManyRequests, wire.ProblemRateLimited)
+}
