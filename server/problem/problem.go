@@ -34,6 +34,10 @@ const (
 	Overloaded  = wire.ProblemOverloaded
 	Request     = wire.ProblemRequest
 	Internal    = wire.ProblemInternal
+	// The router's, when a worker sent no response headers.
+	WorkerLost    = wire.ProblemWorkerLost
+	WorkerTimeout = wire.ProblemWorkerTimeout
+	// Enrolment refused (docs/protocol.md section 6b).
 	Attestation = wire.ProblemAttestation
 )
 
