@@ -72,6 +72,7 @@ func (s *Server) handleChat(c echo.Context) error {
 	}
 	for _, step := range steps {
 		if p := step(st); p != nil {
+			s.logRefusal(st, p)
 			s.refuse(c.Response(), p)
 			return nil
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -86,7 +87,8 @@ func problemHint(pe *client.ProblemError, dev device.Key) hint {
 			key = "$(sotto device show --key DEVICE-KEY-FILE)"
 		}
 		return hint{"this device is not enrolled on the server (its key is not on the allow-list)",
-			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint()}
+			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint() +
+				"\n  then retry: the server re-reads its allow-list within a second of the change (no restart, no SIGHUP)"}
 	case wire.ProblemRateLimited:
 		return hint{"this device or address sent too many requests", wait}
 	case wire.ProblemOverloaded:
@@ -140,6 +142,9 @@ func transportHint(err error) (hint, bool) {
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	switch {
+	case plainHTTPServer(err):
+		return hint{"the server at " + chatOpts.server + " speaks plain HTTP, not TLS",
+			"use http:// (the development server of make run: --server http://127.0.0.1:8080, or --dev)"}, true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return hint{"nothing answers at " + chatOpts.server, "start the server (make run), or check --server"}, true
 	case errors.As(err, &unknownCA), errors.As(err, &hostErr):
@@ -154,6 +159,14 @@ func transportHint(err error) (hint, bool) {
 		return hint{"the reply stream was cut or altered on the way", "retry; if it persists, check proxies between you and the server"}, true
 	}
 	return hint{}, false
+}
+
+// plainHTTPServer reports an https:// request answered in plain HTTP.
+// net/http reports it as a bare string, so the text is matched; a TLS
+// record that is no TLS at all is matched by type.
+func plainHTTPServer(err error) bool {
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 // describeFinishError explains a generation that failed after it began.

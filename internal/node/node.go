@@ -168,21 +168,6 @@ func (n *Node) loadEngine() error {
 	return nil
 }
 
-func (n *Node) devicePolicy() (device.Policy, error) {
-	if n.plan.Devices.Open {
-		return device.NewOpenPolicy(), nil
-	}
-	if n.plan.Enrol.On {
-		return n.attestedPolicy()
-	}
-	al, err := device.LoadAllowList(n.plan.Devices.AllowList)
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	n.allowList = al
-	return al, nil
-}
-
 // newServer assembles the API server; the engine is attached later.
 func (n *Node) newServer() (*server.Server, error) {
 	policy, err := n.devicePolicy()

@@ -84,10 +84,13 @@ type RouterPlan struct {
 	UpstreamPins map[string]tlsreload.Pins
 }
 
-// LogPlan is the logger's level and encoding.
+// LogPlan is the logger's level and encoding. TextOnTerminal (LOG_FORMAT
+// auto in development) switches JSON to text when standard error is a
+// terminal: a person reads it.
 type LogPlan struct {
-	Level slog.Level
-	JSON  bool
+	Level          slog.Level
+	JSON           bool
+	TextOnTerminal bool
 }
 
 // TLSPlan is the public listener's certificate; empty paths mean plain
@@ -102,9 +105,12 @@ type KeysPlan struct {
 }
 
 // DevicesPlan is the device policy: an allow-list file, or open.
+// CreateIfMissing (development) makes a missing allow-list with one
+// development device, as a missing key directory is made.
 type DevicesPlan struct {
-	Open      bool
-	AllowList string
+	Open            bool
+	AllowList       string
+	CreateIfMissing bool
 }
 
 // LimitPlan is one token-bucket limiter; the zero LimitPlan is no limit.
@@ -138,13 +144,15 @@ func PlanFor(cfg config.Config) Plan {
 
 func basePlan(cfg config.Config) Plan {
 	return Plan{
-		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
+		Log: LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText,
+			TextOnTerminal: cfg.LogFormat == config.LogAuto && cfg.Environment == config.Development},
 		Listen:  cfg.Listen,
 		Metrics: cfg.MetricsListen,
 		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
-		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
-		Enrol:   enrolPlan(cfg),
+		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList,
+			CreateIfMissing: cfg.Environment == config.Development},
+		Enrol: enrolPlan(cfg),
 
 		ModelPath: cfg.Model,
 		Model:     llama.ModelParams{MLock: cfg.MlockWeights},

@@ -40,7 +40,7 @@ type Config struct {
 	IPRateLimitPerMinute int `env:"IP_RATE_LIMIT_PER_MINUTE" envDefault:"120"`
 	IPRateLimitBurst     int `env:"IP_RATE_LIMIT_BURST" envDefault:"30"`
 
-	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8443"`
+	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8080"`
 	TLSCert       string `env:"SOTTO_TLS_CERT"`
 	TLSKey        string `env:"SOTTO_TLS_KEY"`
 	MetricsListen Addr   `env:"SOTTO_METRICS_LISTEN"`
@@ -88,7 +88,7 @@ type Config struct {
 	TrustedProxies Prefixes `env:"SOTTO_TRUSTED_PROXIES"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"json"`
+	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"auto"`
 
 	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"30"`
 	ReplayRegisterSize   int `env:"REPLAY_REGISTER_SIZE" envDefault:"1000000"`

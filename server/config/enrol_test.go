@@ -41,7 +41,7 @@ func TestEnrolRules(t *testing.T) {
 		t.Fatalf("router relaying enrolment: %v", err)
 	}
 	c, err := Load(vars(base("SOTTO_DEVICE_POLICY", "attested+allowlist", "SOTTO_ENROL_SOFTWARE", "true")))
-	if err != nil || c.AllowList != devAllowList {
+	if err != nil || c.AllowList != DevAllowList {
 		t.Fatalf("development team policy: %q, %v", c.AllowList, err)
 	}
 }

@@ -79,11 +79,14 @@ type LogFormat string
 const (
 	LogJSON LogFormat = "json"
 	LogText LogFormat = "text"
+	// LogAuto is text for a person at a terminal in development, JSON
+	// everywhere else (under systemd, in production, into a pipe).
+	LogAuto LogFormat = "auto"
 )
 
-// UnmarshalText accepts json or text.
+// UnmarshalText accepts json, text or auto.
 func (f *LogFormat) UnmarshalText(b []byte) error {
-	return oneOf((*string)(f), b, "must be json or text", string(LogJSON), string(LogText))
+	return oneOf((*string)(f), b, "must be json, text or auto", string(LogJSON), string(LogText), string(LogAuto))
 }
 
 func oneOf(dst *string, b []byte, reason string, allowed ...string) error {
