@@ -27,6 +27,7 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
@@ -121,6 +122,9 @@ type Deps struct {
 	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time // nil: time.Now
 	Rand          io.Reader        // nil: crypto/rand
+	// Enrolment serves POST /api/enroll and its challenge (attested
+	// device policies); nil: no enrolment endpoints.
+	Enrolment *enrol.Service
 }
 
 // Server serves the API. Ready reports whether it accepts chats.
@@ -146,6 +150,8 @@ type Server struct {
 	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
+	enrol         *enrol.Service // nil without enrolment
+	enrolMetrics  *enrolMetrics
 }
 
 // engineRef holds the attached engine (an interface) for atomic.Pointer.
@@ -195,6 +201,12 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if d.Enrolment != nil {
+		s.enrol = d.Enrolment
+		if s.enrolMetrics, err = newEnrolMetrics(d.Metrics.Registry()); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	s.echo = s.routes()
 	if d.Engine != nil {
@@ -247,6 +259,10 @@ func (s *Server) routes() *echo.Echo {
 	e.GET(wire.PathHealth, s.handleReady)
 	if s.opts.ServeCapacity {
 		e.GET(wire.PathCapacity, s.handleCapacity)
+	}
+	if s.enrol != nil {
+		e.POST(wire.PathEnrollChallenge, s.handleEnrollChallenge)
+		e.POST(wire.PathEnroll, s.handleEnroll)
 	}
 	if s.opts.MetricsOnMainListen {
 		e.GET(wire.PathMetrics, echo.WrapHandler(s.metrics.Handler()))

@@ -43,6 +43,7 @@ var chatOpts struct {
 	seed                                          uint64
 	dev, verbose, quiet                           bool
 	noCache                                       bool
+	enrolSoftware                                 bool
 }
 
 var chatCmd = &cobra.Command{
@@ -72,6 +73,9 @@ func runChat(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeKey()
+	if err := chatEnrol(cmd, c, dev); err != nil {
+		return err
+	}
 	sess := newChatSession(cmd, c, dev)
 	defer sess.stop()
 	if chatOpts.system != "" {
@@ -285,6 +289,7 @@ func init() {
 	f.BoolVar(&chatOpts.verbose, "verbose", false, "also print the finish reason and prompt tokens to standard error")
 	f.BoolVar(&chatOpts.noCache, "no-cache", false, "interactive mode: do not let the server keep the conversation's prompt between turns (each turn reads the whole history again)")
 	f.BoolVar(&chatOpts.quiet, "quiet", false, "do not print tokens, time to first token and tokens/s after each reply")
+	f.BoolVar(&chatOpts.enrolSoftware, "enrol-software", false, "first enrol the device key with the INSECURE software attester (development servers with SOTTO_ENROL_SOFTWARE only; docs/enrolment.md)")
 	chatCmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
 	rootCmd.AddCommand(chatCmd)
 }

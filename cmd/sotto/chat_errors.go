@@ -52,6 +52,8 @@ var problemHints = map[string]hint{
 		"retry (every attempt uses a fresh id); the router sends it to a healthy worker"},
 	wire.ProblemWorkerTimeout: {"the router's worker did not start answering in time",
 		"retry (every attempt uses a fresh id); if it persists, the workers are overloaded or stuck"},
+	wire.ProblemAttestation: {"the server refused this device's enrolment (its attestation, challenge or signature did not verify, or the device is revoked)",
+		"retry the enrolment; if the code names a platform or environment, the server's SOTTO_ENROL_* settings do not accept this client (docs/enrolment.md)"},
 }
 
 // describeChatError adds what happened and what to do to err.
@@ -76,6 +78,10 @@ func problemHint(pe *client.ProblemError, dev device.Key) hint {
 	}
 	switch pe.Name {
 	case wire.ProblemDevice:
+		if chatOpts.enrolSoftware {
+			return hint{"the server did not accept this device's enrolment credential, or it trusts only its allow-list",
+				"check the server's SOTTO_DEVICE_POLICY (attested) and SOTTO_ENROL_* settings (docs/enrolment.md)"}
+		}
 		key := dev.String()
 		if key == "" {
 			key = "$(sotto device show --key DEVICE-KEY-FILE)"

@@ -29,6 +29,9 @@ func (n *Node) devicePolicy() (device.Policy, error) {
 	if n.plan.Devices.Open {
 		return device.NewOpenPolicy(), nil
 	}
+	if n.plan.Enrol.On {
+		return n.attestedPolicy()
+	}
 	path := n.plan.Devices.AllowList
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && n.plan.Devices.CreateIfMissing {
 		if err := n.createDevAllowList(path); err != nil {

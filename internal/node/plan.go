@@ -38,6 +38,7 @@ type Plan struct {
 	TLS          TLSPlan
 	Keys         KeysPlan
 	Devices      DevicesPlan
+	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
@@ -151,6 +152,7 @@ func basePlan(cfg config.Config) Plan {
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
 		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList,
 			CreateIfMissing: cfg.Environment == config.Development},
+		Enrol: enrolPlan(cfg),
 
 		ModelPath: cfg.Model,
 		Model:     llama.ModelParams{MLock: cfg.MlockWeights},

@@ -199,8 +199,9 @@ func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, gr
 	return nil
 }
 
-// Reload re-reads the keys, the certificates, the peer CA bundle and the
-// device allow-list (rotation without restart). A failure keeps the
+// Reload re-reads the keys, the certificates, the peer CA bundle, the
+// device allow-list and the enrolment revocations (rotation without
+// restart). A failure keeps the
 // previous state of what failed, and the last line says which.
 func (n *Node) Reload() {
 	var kept []string
@@ -224,6 +225,9 @@ func (n *Node) Reload() {
 	}
 	if n.allowList != nil && !n.reloadAllowList("SIGHUP") {
 		kept = append(kept, "allow-list")
+	}
+	if n.enrol != nil {
+		reload("enrolment revocations", n.enrol.Revoked.Reload)
 	}
 	if len(kept) > 0 {
 		n.log.Warn("reload incomplete: kept the previous state of what failed", "kept", strings.Join(kept, ", "))

@@ -51,6 +51,17 @@ type Config struct {
 	DevicePolicy DevicePolicy `env:"SOTTO_DEVICE_POLICY" envDefault:"allowlist"`
 	AllowList    string       `env:"SOTTO_ALLOW_LIST"`
 
+	// Enrolment (issue 22, docs/enrolment.md): platform attestation under
+	// SOTTO_DEVICE_POLICY attested or attested+allowlist.
+	EnrolAppleAppIDs        Words  `env:"SOTTO_ENROL_APPLE_APP_IDS"`
+	EnrolAndroidPackages    Words  `env:"SOTTO_ENROL_ANDROID_PACKAGES"`
+	EnrolAndroidCertDigests Words  `env:"SOTTO_ENROL_ANDROID_CERT_DIGESTS"`
+	EnrolAndroidKeys        string `env:"SOTTO_ENROL_ANDROID_KEYS"`
+	EnrolDevelopment        bool   `env:"SOTTO_ENROL_DEVELOPMENT" envDefault:"false"`
+	EnrolSoftware           bool   `env:"SOTTO_ENROL_SOFTWARE" envDefault:"false"`
+	EnrolTTLSeconds         int    `env:"SOTTO_ENROL_TTL_SECONDS" envDefault:"86400"`
+	EnrolRevoked            string `env:"SOTTO_ENROL_REVOKED"`
+
 	Slots      int `env:"SOTTO_SLOTS" envDefault:"4"`
 	Context    int `env:"SOTTO_CONTEXT" envDefault:"2048"`
 	QueueDepth int `env:"SOTTO_QUEUE_DEPTH" envDefault:"16"`

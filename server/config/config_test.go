@@ -36,7 +36,7 @@ func TestDefaults(t *testing.T) {
 		IPRateLimitPerMinute: 120, IPRateLimitBurst: 30,
 		Listen: Addr{Network: "tcp", Address: "127.0.0.1:8080"},
 		Model:  "/models/m.gguf", KeyDir: "./dev/keys",
-		DevicePolicy: AllowList, AllowList: "./dev/allow-list",
+		DevicePolicy: AllowList, AllowList: "./dev/allow-list", EnrolTTLSeconds: 86400,
 		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
@@ -93,7 +93,7 @@ func TestValidationFailures(t *testing.T) {
 		{"log level", base("LOG_LEVEL", secret), "config: LOG_LEVEL: must be debug, info, warn or error"},
 		{"log format", base("LOG_FORMAT", secret), "config: LOG_FORMAT: must be json, text or auto"},
 		{"pow mode", base("POW_MODE", secret), "config: POW_MODE: must be off, always or auto"},
-		{"device policy", base("SOTTO_DEVICE_POLICY", secret), "config: SOTTO_DEVICE_POLICY: must be allowlist or open"},
+		{"device policy", base("SOTTO_DEVICE_POLICY", secret), "config: SOTTO_DEVICE_POLICY: must be allowlist, open, attested or attested+allowlist"},
 		{"listen syntax", base("SOTTO_LISTEN", secret), "config: SOTTO_LISTEN: must be host:port or unix:/path"},
 		{"relative socket", base("SOTTO_LISTEN", "unix:"+secret), "config: SOTTO_LISTEN: unix socket path must be absolute (unix:/path)"},
 		{"proxies", base("SOTTO_TRUSTED_PROXIES", "10.0.0.0/8,"+secret), "config: SOTTO_TRUSTED_PROXIES: must be a comma-separated list of CIDR prefixes or IP addresses"},
@@ -256,7 +256,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 54 {
+	if len(seen) != 62 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

@@ -26,7 +26,7 @@ func (c *Config) applyDerivedDefaults() {
 	if c.KeyDir == "" && c.Role != RoleRouter {
 		c.KeyDir = DevKeyDir
 	}
-	if c.AllowList == "" && c.DevicePolicy == AllowList {
+	if c.AllowList == "" && (c.DevicePolicy == AllowList || c.DevicePolicy == AttestedAllowList) {
 		c.AllowList = DevAllowList
 	}
 	if c.Model == "" && c.Role != RoleRouter {
@@ -154,7 +154,7 @@ func tlsPair(c *Config, v string) string {
 // joins one *VarError per broken rule, in variable order.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, r := range append(rules, roleRules...) {
+	for _, r := range append(append(rules, roleRules...), enrolRules...) {
 		if reason := r.fail(c); reason != "" {
 			errs = append(errs, &VarError{Var: r.name, Reason: reason})
 		}

@@ -144,6 +144,8 @@ func (r *Router) routes() *echo.Echo {
 		}
 	}
 	cors.Routes(e, cors.New(r.cfg.CORSOrigins), r.handleChat, r.handlePubkey)
+	e.POST(wire.PathEnrollChallenge, r.handleEnroll) // relayed to a worker (enroll.go)
+	e.POST(wire.PathEnroll, r.handleEnroll)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))
