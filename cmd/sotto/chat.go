@@ -47,7 +47,7 @@ var chatOpts struct {
 }
 
 var chatCmd = &cobra.Command{
-	Use:   "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
+	Use: "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
 	Example: `  sotto chat --dev                                  # against make run (or sotto serve) here
   sotto chat --dev -p "Tell me a story"
   sotto chat --server https://sotto.example --pin ed25519:... --device-key phone.key`,

@@ -52,8 +52,8 @@ type terminalLines struct {
 
 func newTerminalLines(f *os.File, prompt io.Writer) *terminalLines {
 	tl := &terminalLines{
-		fd:   int(f.Fd()),
-		t:    term.NewTerminal(struct {
+		fd: int(f.Fd()),
+		t: term.NewTerminal(struct {
 			io.Reader
 			io.Writer
 		}{f, prompt}, "> "),

@@ -18,7 +18,7 @@ var configCmd = &cobra.Command{
 }
 
 var configCheckCmd = &cobra.Command{
-	Use:   "check [--env-file F]",
+	Use: "check [--env-file F]",
 	Example: `  sotto config check
   sotto config check --env-file /etc/sotto/sotto.env`,
 	Short: "Print the effective configuration and every problem in it",

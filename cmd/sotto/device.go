@@ -27,7 +27,7 @@ var deviceCmd = &cobra.Command{
 }
 
 var deviceInitCmd = &cobra.Command{
-	Use:   "init [--out F]",
+	Use: "init [--out F]",
 	Example: `  sotto device init                       # $XDG_CONFIG_HOME/sotto/device.key
   sotto device init --out phone.key`,
 	Short: "Create a device key file (0600) and print its public Sotto-Device value",
@@ -89,7 +89,7 @@ var deviceShowCmd = &cobra.Command{
 }
 
 var deviceAllowCmd = &cobra.Command{
-	Use:   "allow PUBLIC-KEY [--allow-list F]",
+	Use: "allow PUBLIC-KEY [--allow-list F]",
 	Example: `  sotto device allow "$(sotto device show --key dev/device.key)" --allow-list dev/allow-list
   sotto device allow ed25519:3Nc0... --allow-list /etc/sotto/devices`,
 	Short: "Add a device's public key (ed25519:... or p256:...) to the allow-list",

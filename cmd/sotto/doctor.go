@@ -16,7 +16,7 @@ var doctorOpts struct {
 }
 
 var doctorCmd = &cobra.Command{
-	Use:   "doctor [--env-file F] [--user U]",
+	Use: "doctor [--env-file F] [--user U]",
 	Example: `  sotto doctor                                        # development, in the directory of make run
   sudo -u sotto sotto doctor --env-file /etc/sotto/sotto.env`,
 	Short: "Check this host and the configuration before serving",

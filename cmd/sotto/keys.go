@@ -33,7 +33,7 @@ var keysCmd = &cobra.Command{
 }
 
 var keysInitCmd = &cobra.Command{
-	Use:   "init [--dir D] [--suites x25519,xwing]",
+	Use: "init [--dir D] [--suites x25519,xwing]",
 	Example: `  sotto keys init --dir dev/keys
   sudo -u sotto sotto keys init --dir /var/lib/sotto/keys`,
 	Short: "Create a key directory: signing key, and a current and a next key per suite",
