@@ -38,11 +38,11 @@ func TestDoctorModelHash(t *testing.T) {
 	_, sum, _ := modelpull.SHA256(f)
 	f.Close()
 	h := fakeHost(t, healthyProc, 0, "")
-	if got := h.checkModel(model, strings.ToUpper(sum)).String(); !strings.HasPrefix(got, "ok   model: ") || !strings.HasSuffix(got, "sha256 as pinned") {
+	if got := h.checkModel(model, false, strings.ToUpper(sum)).String(); !strings.HasPrefix(got, "ok   model: ") || !strings.HasSuffix(got, "sha256 as pinned") {
 		t.Errorf("pinned model: %s", got)
 	}
 	other := strings.Repeat("0", 64)
-	if got := h.checkModel(model, other).String(); !strings.HasPrefix(got, "FAIL model: "+model+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+sum+")") {
+	if got := h.checkModel(model, false, other).String(); !strings.HasPrefix(got, "FAIL model: "+model+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+sum+")") {
 		t.Errorf("changed model: %s", got)
 	}
 }

@@ -38,6 +38,7 @@ type Plan struct {
 	TLS          TLSPlan
 	Keys         KeysPlan
 	Devices      DevicesPlan
+	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
 	ModelSHA256  string            // hex, either case; empty: not checked
 	Model        llama.ModelParams // Budget is filled by the node
@@ -78,12 +79,19 @@ type RouterPlan struct {
 	FirstByte        time.Duration
 	Idle             time.Duration
 	Total            time.Duration
+	// UpstreamPins are the workers' own SPKI pins (INFERENCE_ENDPOINTS
+	// entries with #spki=), by base URL; they replace MTLS.Pins for that
+	// worker.
+	UpstreamPins map[string]tlsreload.Pins
 }
 
-// LogPlan is the logger's level and encoding.
+// LogPlan is the logger's level and encoding. TextOnTerminal (LOG_FORMAT
+// auto in development) switches JSON to text when standard error is a
+// terminal: a person reads it.
 type LogPlan struct {
-	Level slog.Level
-	JSON  bool
+	Level          slog.Level
+	JSON           bool
+	TextOnTerminal bool
 }
 
 // TLSPlan is the public listener's certificate; empty paths mean plain
@@ -98,9 +106,12 @@ type KeysPlan struct {
 }
 
 // DevicesPlan is the device policy: an allow-list file, or open.
+// CreateIfMissing (development) makes a missing allow-list with one
+// development device, as a missing key directory is made.
 type DevicesPlan struct {
-	Open      bool
-	AllowList string
+	Open            bool
+	AllowList       string
+	CreateIfMissing bool
 }
 
 // LimitPlan is one token-bucket limiter; the zero LimitPlan is no limit.
@@ -113,13 +124,14 @@ func PlanFor(cfg config.Config) Plan {
 	p.MTLS = MTLSPlan{ClientCA: cfg.TLSClientCA, ClientCert: cfg.TLSClientCert, ClientKey: cfg.TLSClientKey,
 		Pins: tlsreload.Pins(cfg.PeerSPKI)}
 	p.Router = RouterPlan{
-		Upstreams: cfg.InferenceEndpoints, HealthInterval: cfg.HealthInterval(),
+		HealthInterval:   cfg.HealthInterval(),
 		BreakerThreshold: cfg.BreakerThreshold, BreakerReset: cfg.CircuitReset(),
 		Connect:   time.Duration(cfg.UpstreamConnectMS) * time.Millisecond,
 		FirstByte: time.Duration(cfg.UpstreamFirstByteSec) * time.Second,
 		Idle:      time.Duration(cfg.UpstreamIdleSec) * time.Second,
 		Total:     time.Duration(cfg.UpstreamTotalSec) * time.Second,
 	}
+	p.Router.Upstreams, p.Router.UpstreamPins = upstreams(cfg.InferenceEndpoints)
 	p.RedisURL, p.SharedSecretFile = cfg.RedisURL, cfg.SharedSecretFile
 	if cfg.Role == config.RoleWorker {
 		// The router in front limits per IP and per device and asks for
@@ -133,12 +145,15 @@ func PlanFor(cfg config.Config) Plan {
 
 func basePlan(cfg config.Config) Plan {
 	return Plan{
-		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
+		Log: LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText,
+			TextOnTerminal: cfg.LogFormat == config.LogAuto && cfg.Environment == config.Development},
 		Listen:  cfg.Listen,
 		Metrics: cfg.MetricsListen,
 		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
-		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
+		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList,
+			CreateIfMissing: cfg.Environment == config.Development},
+		Enrol: enrolPlan(cfg),
 
 		ModelPath:   cfg.Model,
 		ModelSHA256: cfg.ModelSHA256,
@@ -185,5 +200,24 @@ func serverOptions(cfg config.Config) server.Options {
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 		ConversationCache:   cfg.PrefixCacheBytes > 0,
+		CORSOrigins:         cfg.CORSOrigins,
 	}
+}
+
+// upstreams splits INFERENCE_ENDPOINTS into the workers' base URLs and
+// their own pins (nil when no worker has one).
+func upstreams(eps config.URLs) ([]string, map[string]tlsreload.Pins) {
+	var urls []string
+	var pins map[string]tlsreload.Pins
+	for _, e := range eps {
+		u, p := config.URLPin(e)
+		urls = append(urls, u)
+		if p != nil {
+			if pins == nil {
+				pins = map[string]tlsreload.Pins{}
+			}
+			pins[u] = tlsreload.Pins(p)
+		}
+	}
+	return urls, pins
 }

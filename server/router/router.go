@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +18,8 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/cors"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -44,6 +47,11 @@ type Config struct {
 	PoWMode          string
 	PoWAutoThreshold float64
 	MetricsOnMain    bool
+	// InflightBodyBytes caps the body bytes all clients hold before
+	// their checks, as on a server (SOTTO_INFLIGHT_BODY_BYTES); 0: the
+	// default.
+	InflightBodyBytes int64
+	CORSOrigins       []string // SOTTO_CORS_ORIGINS (server/cors); empty: no CORS
 }
 
 // Deps are the shared components. All are required except PoW (unless
@@ -78,6 +86,7 @@ type Router struct {
 	draining atomic.Bool
 	sharedOK atomic.Bool // the last SharedState check passed
 	echo     *echo.Echo
+	bodies   *intake.BodyGate
 }
 
 // New builds a Router over cfg.Upstreams.
@@ -93,7 +102,8 @@ func New(cfg Config, d Deps) (*Router, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{}}
+	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{},
+		bodies: intake.NewBodyGate(cmp.Or(cfg.InflightBodyBytes, intake.DefaultInflightBodyBytes))}
 	r.client = &http.Client{Transport: cfg.Transport}
 	m, err := newUpstreamMetrics(d.Metrics.Registry())
 	if err != nil {
@@ -139,8 +149,9 @@ func (r *Router) routes() *echo.Echo {
 			problem.Write(c.Response(), problem.New(problem.Internal))
 		}
 	}
-	e.POST(wire.PathChat, r.handleChat)
-	e.GET(wire.PathPubkey, r.handlePubkey)
+	cors.Routes(e, cors.New(r.cfg.CORSOrigins), r.handleChat, r.handlePubkey)
+	e.POST(wire.PathEnrollChallenge, r.handleEnroll) // relayed to a worker (enroll.go)
+	e.POST(wire.PathEnroll, r.handleEnroll)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))
