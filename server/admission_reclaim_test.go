@@ -1,3 +1,7 @@
+//go:build cgo
+
+// These tests drive the real llama.cpp engine (cgo).
+
 package server_test
 
 import (
