@@ -10,6 +10,7 @@
 package buildtest
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -30,6 +31,22 @@ func requireTool(t testing.TB, name, debianPackage string) string {
 	}
 	t.Skipf("buildtest: %s not found (apt-get install %s)", name, debianPackage)
 	return ""
+}
+
+// requireUnit skips the test (fails it in CI) when the systemd unit
+// name, which a unit under build/ depends on, is not installed, naming
+// the Debian package that provides it.
+func requireUnit(t testing.TB, name, debianPackage string) {
+	t.Helper()
+	for _, dir := range []string{"/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return
+		}
+	}
+	if testenv.InCI() {
+		t.Fatalf("buildtest: systemd unit %s not found: .ci/run must install the Debian package %s", name, debianPackage)
+	}
+	t.Skipf("buildtest: systemd unit %s not found (apt-get install %s)", name, debianPackage)
 }
 
 // buildFile returns the path of a file under build/.
