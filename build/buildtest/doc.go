@@ -6,12 +6,12 @@
 //
 // A missing tool skips its test with the package to install, except in CI
 // (CI=true), where .ci/run installs every tool and a missing one fails;
-// step and step-ca, which Debian does not package, skip even in CI.
+// step and step-ca, which Debian does not package, .ci/run installs with
+// go install.
 package buildtest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
 
@@ -22,15 +22,7 @@ import (
 // (fails it in CI) naming the Debian package that provides it.
 func requireTool(t testing.TB, name, debianPackage string) string {
 	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if testenv.InCI() {
-		t.Fatalf("buildtest: %s not found: .ci/run must install the Debian package %s", name, debianPackage)
-	}
-	t.Skipf("buildtest: %s not found (apt-get install %s)", name, debianPackage)
-	return ""
+	return testenv.RequireTool(t, name, debianPackage)
 }
 
 // requireUnit skips the test (fails it in CI) when the systemd unit
