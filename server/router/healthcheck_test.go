@@ -1,0 +1,113 @@
+package router
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/metrics"
+)
+
+// TestHealthCheckRemovesAndReturns: a worker whose capacity check fails
+// leaves the pool (its gauge reads 0 and no request reaches it, whatever
+// the device) and, once the check passes again, returns and is sent
+// requests again.
+func TestHealthCheckRemovesAndReturns(t *testing.T) {
+	var failing atomic.Bool
+	flaky := toggledWorker(t, &failing)
+	ts, m := newTestRouterWithMetrics(t, flaky, newFakeWorker(t, http.StatusOK))
+	untilServed := func(phase string) {
+		t.Helper()
+		before := flaky.chatCount()
+		for i := 0; flaky.chatCount() == before; i++ {
+			if i == 40 { // 40 devices, each with its home: 2^-40 to miss a healthy worker
+				t.Fatalf("%s: 40 requests from new devices, none reached the flaky worker", phase)
+			}
+			if status := postNew(t, ts.URL); status != http.StatusOK {
+				t.Fatalf("%s: status %d", phase, status)
+			}
+		}
+	}
+	untilServed("in the pool")
+	failing.Store(true)
+	waitGauge(t, m, "w1", 0)
+	before := flaky.chatCount()
+	for range 12 {
+		if status := postNew(t, ts.URL); status != http.StatusOK {
+			t.Fatalf("one worker left: status %d", status)
+		}
+	}
+	if n := flaky.chatCount() - before; n != 0 {
+		t.Fatalf("%d requests reached the worker removed from the pool", n)
+	}
+	failing.Store(false)
+	waitGauge(t, m, "w1", 1)
+	untilServed("back in the pool")
+}
+
+// toggledWorker is a fake worker whose capacity check answers 500 while
+// failing is set; its chats still work (a request that reached it would
+// succeed, so only the count shows it).
+func toggledWorker(t *testing.T, failing *atomic.Bool) *fakeWorker {
+	f := &fakeWorker{status: http.StatusOK}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
+		if failing.Load() {
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
+		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
+	})
+	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
+		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
+	})
+	mux.HandleFunc("POST "+wire.PathChat, f.chat)
+	f.srv = httptest.NewUnstartedServer(mux)
+	f.srv.EnableHTTP2 = true
+	f.srv.StartTLS()
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeWorker) chatCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.chats
+}
+
+
+// postNew posts a request sealed by a new device (so with a home of its
+// own) and returns the status.
+func postNew(t *testing.T, url string) int {
+	t.Helper()
+	body, h := sealed(t)
+	resp, _ := post(t, url, body, h)
+	return resp.StatusCode
+}
+
+// waitGauge waits until sotto_upstream_healthy{upstream=name} reads want.
+func waitGauge(t *testing.T, m *metrics.Metrics, name string, want float64) {
+	t.Helper()
+	for i := 0; ; i++ {
+		fams, _ := m.Registry().Gather()
+		for _, f := range fams {
+			if f.GetName() != "sotto_upstream_healthy" {
+				continue
+			}
+			for _, s := range f.GetMetric() {
+				for _, l := range s.GetLabel() {
+					if l.GetName() == "upstream" && l.GetValue() == name && s.GetGauge().GetValue() == want {
+						return
+					}
+				}
+			}
+		}
+		if i == 500 {
+			t.Fatalf("sotto_upstream_healthy{upstream=%q} never read %v", name, want)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
