@@ -18,7 +18,7 @@ import (
 func TestHealthCheckRemovesAndReturns(t *testing.T) {
 	var failing atomic.Bool
 	flaky := toggledWorker(t, &failing)
-	ts, m := newTestRouterWithMetrics(t, flaky, newFakeWorker(t, http.StatusOK))
+	url, m := routerOver(t, 10, flaky, newFakeWorker(t, http.StatusOK))
 	untilServed := func(phase string) {
 		t.Helper()
 		before := flaky.chatCount()
@@ -26,7 +26,7 @@ func TestHealthCheckRemovesAndReturns(t *testing.T) {
 			if i == 40 { // 40 devices, each with its home: 2^-40 to miss a healthy worker
 				t.Fatalf("%s: 40 requests from new devices, none reached the flaky worker", phase)
 			}
-			if status := postNew(t, ts.URL); status != http.StatusOK {
+			if status := postNew(t, url); status != http.StatusOK {
 				t.Fatalf("%s: status %d", phase, status)
 			}
 		}
@@ -36,7 +36,7 @@ func TestHealthCheckRemovesAndReturns(t *testing.T) {
 	waitGauge(t, m, "w1", 0)
 	before := flaky.chatCount()
 	for range 12 {
-		if status := postNew(t, ts.URL); status != http.StatusOK {
+		if status := postNew(t, url); status != http.StatusOK {
 			t.Fatalf("one worker left: status %d", status)
 		}
 	}
@@ -77,7 +77,6 @@ func (f *fakeWorker) chatCount() int {
 	defer f.mu.Unlock()
 	return f.chats
 }
-
 
 // postNew posts a request sealed by a new device (so with a home of its
 // own) and returns the status.
