@@ -112,11 +112,7 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	if p := intake.CheckHead(r, s.opts.MaxBodyBytes); p != nil {
 		return p
 	}
-	size := r.ContentLength
-	if size < 0 {
-		size = s.opts.MaxBodyBytes // chunked: the most it may grow to
-	}
-	unhold, ok := s.bodies.acquire(size)
+	unhold, ok := s.bodies.Reserve(r, s.opts.MaxBodyBytes)
 	if !ok {
 		return overloaded()
 	}

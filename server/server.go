@@ -33,6 +33,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -91,7 +92,7 @@ type Options struct {
 
 // DefaultInflightBodyBytes caps the bytes of request bodies held before
 // admission when Options.InflightBodyBytes is zero (SOTTO_INFLIGHT_BODY_BYTES).
-const DefaultInflightBodyBytes = 64 << 20
+const DefaultInflightBodyBytes = intake.DefaultInflightBodyBytes
 
 // DefaultWriteTimeout bounds one write and flush of a stream when
 // Options.WriteTimeout is zero (SOTTO_WRITE_TIMEOUT_SECONDS).
@@ -136,7 +137,7 @@ type Server struct {
 	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
 	accounts      *tokenAccounts
-	bodies        *bodyGate
+	bodies        *intake.BodyGate
 	keyer         *ratelimit.SealedKeyer
 	logIDs        *logIDs
 	ready         atomic.Bool
@@ -180,7 +181,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		d.Metrics.SetReplayRegister(r)
 	}
 	s.accounts = newTokenAccounts(maxTokenAccounts)
-	s.bodies = newBodyGate(opts.InflightBodyBytes)
+	s.bodies = intake.NewBodyGate(opts.InflightBodyBytes)
 	var err error
 	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -197,8 +197,7 @@ func handshake(t *testing.T, tlsDir string, worker *tlsreload.CertReloader) *x50
 		}
 		served <- err
 	}()
-	cfg := tlsreload.ClientMTLS(router, pool, nil)
-	cfg.ServerName = "10.77.0.11"
+	cfg := tlsreload.ClientMTLS(router, pool, nil, "10.77.0.11")
 	c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
 	if err != nil {
 		t.Fatalf("router handshake: %v", err)

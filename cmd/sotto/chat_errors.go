@@ -47,6 +47,10 @@ var problemHints = map[string]hint{
 		"retry; the server is protecting itself from load"},
 	wire.ProblemInternal: {"the server failed while handling the request",
 		"retry; if it persists, its operator can read the server's log (it never holds the conversation)"},
+	wire.ProblemWorkerLost: {"the router's worker was lost after the request reached it, before it answered",
+		"retry (every attempt uses a fresh id); the router sends it to a healthy worker"},
+	wire.ProblemWorkerTimeout: {"the router's worker did not start answering in time",
+		"retry (every attempt uses a fresh id); if it persists, the workers are overloaded or stuck"},
 }
 
 // describeChatError adds what happened and what to do to err.

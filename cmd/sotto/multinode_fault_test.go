@@ -76,7 +76,14 @@ func (r *recorder) resend(t *testing.T, url string) (int, string) {
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/chat", bytes.NewReader(r.body))
 	req.Header = r.header.Clone()
 	r.mu.Unlock()
-	resp, err := http.DefaultClient.Do(req)
+	return statusAndProblem(t, http.DefaultClient, req)
+}
+
+// statusAndProblem sends req and returns the status and the problem
+// name ("" for none), the body read to its end.
+func statusAndProblem(t *testing.T, hc *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

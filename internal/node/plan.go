@@ -77,6 +77,10 @@ type RouterPlan struct {
 	FirstByte        time.Duration
 	Idle             time.Duration
 	Total            time.Duration
+	// UpstreamPins are the workers' own SPKI pins (INFERENCE_ENDPOINTS
+	// entries with #spki=), by base URL; they replace MTLS.Pins for that
+	// worker.
+	UpstreamPins map[string]tlsreload.Pins
 }
 
 // LogPlan is the logger's level and encoding.
@@ -112,13 +116,14 @@ func PlanFor(cfg config.Config) Plan {
 	p.MTLS = MTLSPlan{ClientCA: cfg.TLSClientCA, ClientCert: cfg.TLSClientCert, ClientKey: cfg.TLSClientKey,
 		Pins: tlsreload.Pins(cfg.PeerSPKI)}
 	p.Router = RouterPlan{
-		Upstreams: cfg.InferenceEndpoints, HealthInterval: cfg.HealthInterval(),
+		HealthInterval:   cfg.HealthInterval(),
 		BreakerThreshold: cfg.BreakerThreshold, BreakerReset: cfg.CircuitReset(),
 		Connect:   time.Duration(cfg.UpstreamConnectMS) * time.Millisecond,
 		FirstByte: time.Duration(cfg.UpstreamFirstByteSec) * time.Second,
 		Idle:      time.Duration(cfg.UpstreamIdleSec) * time.Second,
 		Total:     time.Duration(cfg.UpstreamTotalSec) * time.Second,
 	}
+	p.Router.Upstreams, p.Router.UpstreamPins = upstreams(cfg.InferenceEndpoints)
 	p.RedisURL, p.SharedSecretFile = cfg.RedisURL, cfg.SharedSecretFile
 	if cfg.Role == config.RoleWorker {
 		// The router in front limits per IP and per device and asks for
@@ -182,4 +187,22 @@ func serverOptions(cfg config.Config) server.Options {
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 		ConversationCache:   cfg.PrefixCacheBytes > 0,
 	}
+}
+
+// upstreams splits INFERENCE_ENDPOINTS into the workers' base URLs and
+// their own pins (nil when no worker has one).
+func upstreams(eps config.URLs) ([]string, map[string]tlsreload.Pins) {
+	var urls []string
+	var pins map[string]tlsreload.Pins
+	for _, e := range eps {
+		u, p := config.URLPin(e)
+		urls = append(urls, u)
+		if p != nil {
+			if pins == nil {
+				pins = map[string]tlsreload.Pins{}
+			}
+			pins[u] = tlsreload.Pins(p)
+		}
+	}
+	return urls, pins
 }

@@ -46,7 +46,7 @@ var docs = map[string]varDoc{
 	"SOTTO_PAD_QUANTUM":                  {meaning: "Response chunks are padded to a multiple of this many bytes (1..4096)."},
 	"SOTTO_COALESCE_MS":                  {meaning: "0 sends each token as generated; otherwise tokens are sent at this fixed cadence, hiding per-token timing (0..10000)."},
 	"SOTTO_WRITE_TIMEOUT_SECONDS":        {meaning: "Longest one write and flush of a stream may wait for a client that stops reading; then the stream is cancelled and its slot, locked buffers and device quota are freed (1..3600)."},
-	"SOTTO_INFLIGHT_BODY_BYTES":          {meaning: "Bytes of request bodies all clients together may have in flight before admission (64 MiB, about 250 of the largest requests); beyond it new requests get 503 `#overloaded` before their body is read (`MAX_BODY_BYTES`..16 GiB)."},
+	"SOTTO_INFLIGHT_BODY_BYTES":          {meaning: "Bytes of request bodies all clients together may have in flight before admission (64 MiB, about 250 of the largest requests); beyond it new requests get 503 `#overloaded` before their body is read (`MAX_BODY_BYTES`..16 GiB). A router applies it too, before its checks."},
 	"SOTTO_PREFIX_CACHE_BYTES":           {meaning: "Locked memory for conversations' KV prefixes (private multi-turn, docs/protocol.md 3.2.1); 0 turns the cache off. Entries are evicted least recently used past it and wiped on expiry, eviction and shutdown (0..1 TiB)."},
 	"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS": {meaning: "The longest a conversation's prefix is kept after its last request; a client's `cache.ttl` is capped to it (1..86400)."},
 	"POW_MODE":                           {meaning: "Proof of work: `off`, `always`, or `auto` (only while load exceeds `POW_AUTO_THRESHOLD`)."},
@@ -59,7 +59,7 @@ var docs = map[string]varDoc{
 	"REPLAY_REGISTER_SIZE":               {meaning: "Request ids the replay register holds; when full, new requests get 503."},
 
 	"SOTTO_ROLE":                        {meaning: "`all` (single node), `worker` (opens, generates and seals behind a router; mutual TLS only) or `router` (the blind public edge; no model, no keys). See docs/deployment.md."},
-	"INFERENCE_ENDPOINTS":               {meaning: "Router only, required: comma-separated `https://host:port` base URLs of the workers."},
+	"INFERENCE_ENDPOINTS":               {meaning: "Router only, required: comma-separated `https://host:port` base URLs of the workers. Each worker's certificate must have a SAN matching its host (name or IP address). `https://host:port#spki=PIN` pins that worker's key (base64 SHA-256 of its SPKI), in place of `SOTTO_PEER_SPKI` for it."},
 	"SOTTO_TLS_CLIENT_CA":               {meaning: "Worker and router, required: PEM CA that issues the peers' certificates (routers' for a worker, workers' for a router)."},
 	"SOTTO_TLS_CLIENT_CERT":             {meaning: "Router only, required: PEM client certificate the router presents to workers."},
 	"SOTTO_TLS_CLIENT_KEY":              {meaning: "Router only, required: PEM private key of `SOTTO_TLS_CLIENT_CERT`."},

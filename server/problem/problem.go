@@ -34,6 +34,9 @@ const (
 	Overloaded  = wire.ProblemOverloaded
 	Request     = wire.ProblemRequest
 	Internal    = wire.ProblemInternal
+	// The router's, when a worker sent no response headers.
+	WorkerLost    = wire.ProblemWorkerLost
+	WorkerTimeout = wire.ProblemWorkerTimeout
 )
 
 // PoWChallengeHeader carries the proof-of-work challenge beside the

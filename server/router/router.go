@@ -1,6 +1,7 @@
 package router
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -43,6 +45,10 @@ type Config struct {
 	PoWMode          string
 	PoWAutoThreshold float64
 	MetricsOnMain    bool
+	// InflightBodyBytes caps the body bytes all clients hold before
+	// their checks, as on a server (SOTTO_INFLIGHT_BODY_BYTES); 0: the
+	// default.
+	InflightBodyBytes int64
 }
 
 // Deps are the shared components. All are required except PoW (unless
@@ -72,6 +78,7 @@ type Router struct {
 	metrics  *upstreamMetrics
 	draining atomic.Bool
 	echo     *echo.Echo
+	bodies   *intake.BodyGate
 }
 
 // New builds a Router over cfg.Upstreams.
@@ -87,7 +94,8 @@ func New(cfg Config, d Deps) (*Router, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{}}
+	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{},
+		bodies: intake.NewBodyGate(cmp.Or(cfg.InflightBodyBytes, intake.DefaultInflightBodyBytes))}
 	r.client = &http.Client{Transport: cfg.Transport}
 	m, err := newUpstreamMetrics(d.Metrics.Registry())
 	if err != nil {
