@@ -18,7 +18,8 @@ import (
 func TestHealthCheckRemovesAndReturns(t *testing.T) {
 	var failing atomic.Bool
 	flaky := toggledWorker(t, &failing)
-	url, m := routerOver(t, 10, flaky, newFakeWorker(t, http.StatusOK))
+	ts, r := newTestRouterWith(t, nil, flaky, newFakeWorker(t, http.StatusOK))
+	url, m := ts.URL, r.d.Metrics
 	untilServed := func(phase string) {
 		t.Helper()
 		before := flaky.chatCount()
@@ -61,8 +62,9 @@ func toggledWorker(t *testing.T, failing *atomic.Bool) *fakeWorker {
 		}
 		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
 	})
+	doc := keyDocument(t)
 	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
+		_, _ = w.Write(doc)
 	})
 	mux.HandleFunc("POST "+wire.PathChat, f.chat)
 	f.srv = httptest.NewUnstartedServer(mux)

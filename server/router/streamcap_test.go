@@ -2,21 +2,14 @@ package router
 
 import (
 	"bytes"
-	"context"
 	"crypto/ed25519"
 	"crypto/rand"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"testing"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto/device"
-	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
-	"github.com/sottolabs/sotto/internal/locked"
-	"github.com/sottolabs/sotto/server/clientip"
-	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/ratelimit"
 )
 
@@ -54,15 +47,8 @@ func TestStreamCapIsPerRouter(t *testing.T) {
 // heldWorker is a fake worker whose chat streams send one event and then
 // stay open until hold is closed.
 func heldWorker(t *testing.T, hold <-chan struct{}) *fakeWorker {
-	f := &fakeWorker{status: http.StatusOK}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"ready":true,"slots":8,"busy":0,"queued":0,"queue_depth":8}`))
-	})
-	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
-	})
-	mux.HandleFunc("POST "+wire.PathChat, func(w http.ResponseWriter, r *http.Request) {
+	var f *fakeWorker
+	f = newFakeWorkerFunc(t, func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.chats++
 		f.mu.Unlock()
@@ -74,10 +60,6 @@ func heldWorker(t *testing.T, hold <-chan struct{}) *fakeWorker {
 		case <-r.Context().Done():
 		}
 	})
-	f.srv = httptest.NewUnstartedServer(mux)
-	f.srv.EnableHTTP2 = true
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
 	return f
 }
 
@@ -85,45 +67,11 @@ func heldWorker(t *testing.T, hold <-chan struct{}) *fakeWorker {
 // and returns its URL once it is ready.
 func cappedRouter(t *testing.T, w *fakeWorker, n int) string {
 	t.Helper()
-	url, _ := routerOver(t, n, w)
-	return url
-}
-
-// routerOver runs a router over the workers, with a per-device stream cap
-// of n, and returns its URL, once it is ready, and its metrics.
-func routerOver(t *testing.T, n int, workers ...*fakeWorker) (string, *metrics.Metrics) {
-	t.Helper()
-	urls := make([]string, len(workers))
-	for i, w := range workers {
-		urls[i] = w.srv.URL
-	}
-	m := metrics.New()
-	r, err := New(Config{
-		Upstreams: urls, Transport: workers[0].srv.Client().Transport, HealthInterval: 20 * time.Millisecond,
-		BreakerThreshold: 3, BreakerReset: time.Second, FirstByteTimeout: 5 * time.Second,
-		IdleTimeout: 30 * time.Second, TotalTimeout: time.Minute, RequestTTL: time.Minute,
-		MaxBodyBytes: 1 << 20, PoWMode: PoWOff,
-	}, Deps{
-		Replay: replay.NewMemory(100), Devices: device.NewOpenPolicy(),
-		IPLimiter: ratelimit.NewMemory(600, 100, 100), DeviceLimiter: ratelimit.NewMemory(600, 100, 100),
-		Streams: ratelimit.NewConcurrency(n, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)),
-		Metrics: m, Log: slog.New(slog.DiscardHandler), ClientIP: clientip.New(nil, false).ClientIP,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { r.Run(ctx); close(done) }()
-	ts := httptest.NewServer(r.Handler())
-	t.Cleanup(func() { ts.Close(); cancel(); <-done })
-	for i := 0; !r.ready(); i++ {
-		if i == 500 {
-			t.Fatal("router never ready")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return ts.URL, m
+	ts, _ := newTestRouterWith(t, func(c *Config, d *Deps) {
+		c.IdleTimeout, c.TotalTimeout = 30*time.Second, time.Minute
+		d.Streams = ratelimit.NewConcurrency(n, 100)
+	}, w)
+	return ts.URL
 }
 
 // openStream starts a chat of priv's device through url and returns the
