@@ -40,13 +40,7 @@ func TestUpstreamConnectTimeout(t *testing.T) {
 	url := "https://" + ln.Addr().String()
 	vars := maps.Clone(routerBase)
 	vars["INFERENCE_ENDPOINTS"], vars["SOTTO_UPSTREAM_CONNECT_TIMEOUT_MS"] = url, "200"
-	plan := planOf(t, vars)
-	plan.MTLS = MTLSPlan{ClientCA: caFile, ClientCert: rCert, ClientKey: rKey}
-	n := &Node{log: slog.New(slog.DiscardHandler), plan: plan}
-	rt, err := n.upstreamTransport()
-	if err != nil {
-		t.Fatal(err)
-	}
+	rt := upstreamTransportFor(t, vars, caFile, rCert, rKey)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url+"/api/capacity", nil)
@@ -59,4 +53,18 @@ func TestUpstreamConnectTimeout(t *testing.T) {
 	if ctx.Err() != nil || !errors.As(err, &ne) || !ne.Timeout() {
 		t.Fatalf("err %v (caller's deadline passed: %v), want the connect timeout", err, ctx.Err() != nil)
 	}
+}
+
+// upstreamTransportFor is the router's transport to its workers under
+// vars, with the router's certificate and key and the workers' CA.
+func upstreamTransportFor(t *testing.T, vars map[string]string, caFile, cert, key string) http.RoundTripper {
+	t.Helper()
+	plan := planOf(t, vars)
+	plan.MTLS = MTLSPlan{ClientCA: caFile, ClientCert: cert, ClientKey: key}
+	n := &Node{log: slog.New(slog.DiscardHandler), plan: plan}
+	rt, err := n.upstreamTransport()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt
 }
