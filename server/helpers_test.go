@@ -23,6 +23,8 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/device/attest/attesttest"
+	"github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
@@ -96,6 +98,7 @@ type config struct {
 	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
 	prefixCacheBytes  int64         // the engine's prefix cache; 0: off (and requests' cache member ignored)
 	prefixMaxTTL      time.Duration // 0: the engine's default
+	enrolment         bool          // policy attested, with the enrolment endpoints (enroll_test.go)
 }
 
 // harness is one server over loopback with its own engine, keys, devices,
@@ -119,6 +122,9 @@ type harness struct {
 	// sent, reply texts received (checked at cleanup).
 	secretsMu sync.Mutex
 	secrets   []string
+	// enrolment (cfg.enrolment): the service and the test App Attest CA.
+	enrol   *enrol.Service
+	appleCA *attesttest.AppleCA
 }
 
 func newHarness(t testing.TB, cfg config) *harness {
@@ -179,6 +185,10 @@ func newHarness(t testing.TB, cfg config) *harness {
 		now = cfg.clock.Now
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var policy device.Policy = allow
+	if cfg.enrolment {
+		policy = h.newEnrolment(now)
+	}
 	h.srv, err = server.New(server.Options{
 		RequestTTL:          cmp.Or(cfg.requestTTL, replay.DefaultWindow),
 		MaxBodyBytes:        int64(crypto.MaxBodySize(crypto.SuiteXWing)),
@@ -200,7 +210,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Engine:        e,
 		Keys:          h.store,
 		Replay:        replay.NewMemoryClock(cfg.replayCapacity, now),
-		Devices:       allow,
+		Devices:       policy,
 		PoW:           issuer,
 		IPLimiter:     ratelimit.NewMemory(cfg.ipPerMinute, cfg.ipBurst, 10_000),
 		DeviceLimiter: ratelimit.NewMemory(cfg.devPerMinute, cfg.devBurst, 10_000),
@@ -210,6 +220,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Log:           log,
 		ClientIP:      clientip.New(nil, false).ClientIP,
 		Now:           now,
+		Enrolment:     h.enrol,
 	})
 	if err != nil {
 		t.Fatal(err)

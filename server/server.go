@@ -27,12 +27,14 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/cors"
 	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
@@ -88,6 +90,9 @@ type Options struct {
 	// ConversationCache honours requests' cache member (the engine has a
 	// prefix cache, SOTTO_PREFIX_CACHE_BYTES > 0); off, it is ignored.
 	ConversationCache bool
+	// CORSOrigins may call /api/pubkey and /api/chat from a browser
+	// (SOTTO_CORS_ORIGINS; server/cors); empty: no CORS.
+	CORSOrigins []string
 }
 
 // DefaultInflightBodyBytes caps the bytes of request bodies held before
@@ -117,6 +122,9 @@ type Deps struct {
 	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time // nil: time.Now
 	Rand          io.Reader        // nil: crypto/rand
+	// Enrolment serves POST /api/enroll and its challenge (attested
+	// device policies); nil: no enrolment endpoints.
+	Enrolment *enrol.Service
 }
 
 // Server serves the API. Ready reports whether it accepts chats.
@@ -142,6 +150,8 @@ type Server struct {
 	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
+	enrol         *enrol.Service // nil without enrolment
+	enrolMetrics  *enrolMetrics
 }
 
 // engineRef holds the attached engine (an interface) for atomic.Pointer.
@@ -192,6 +202,12 @@ func New(opts Options, d Deps) (*Server, error) {
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	if d.Enrolment != nil {
+		s.enrol = d.Enrolment
+		if s.enrolMetrics, err = newEnrolMetrics(d.Metrics.Registry()); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+	}
 	s.echo = s.routes()
 	if d.Engine != nil {
 		s.Attach(d.Engine)
@@ -237,13 +253,16 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
-	e.POST(wire.PathChat, s.handleChat)
-	e.GET(wire.PathPubkey, s.handlePubkey)
+	cors.Routes(e, cors.New(s.opts.CORSOrigins), s.handleChat, s.handlePubkey)
 	e.GET(wire.PathHealthLive, s.handleLive)
 	e.GET(wire.PathHealthReady, s.handleReady)
 	e.GET(wire.PathHealth, s.handleReady)
 	if s.opts.ServeCapacity {
 		e.GET(wire.PathCapacity, s.handleCapacity)
+	}
+	if s.enrol != nil {
+		e.POST(wire.PathEnrollChallenge, s.handleEnrollChallenge)
+		e.POST(wire.PathEnroll, s.handleEnroll)
 	}
 	if s.opts.MetricsOnMainListen {
 		e.GET(wire.PathMetrics, echo.WrapHandler(s.metrics.Handler()))

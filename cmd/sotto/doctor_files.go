@@ -69,10 +69,12 @@ func secretProblem(path string, fi fs.FileInfo, uid int, user string) string {
 
 // checkAllowList: whoever can write the allow-list decides which devices
 // the server serves.
-func (h host) checkAllowList(path string) finding {
+func (h host) checkAllowList(path string, createdOnStart bool) finding {
 	const name = "allow-list"
 	fi, err := os.Lstat(path)
 	switch {
+	case os.IsNotExist(err) && createdOnStart:
+		return ok(name, path+" does not exist yet; sotto serve creates it in development, with a development device")
 	case err != nil:
 		return fail(name, path+" cannot be read", "enrol a device: sotto device allow KEY --allow-list "+path)
 	case !fi.Mode().IsRegular():
@@ -90,10 +92,14 @@ func (h host) checkAllowList(path string) finding {
 // ggufMagic starts every GGUF file.
 var ggufMagic = []byte("GGUF")
 
-// checkModel: the model must be a readable GGUF file.
-func (h host) checkModel(path string) finding {
+// checkModel: the model must be a readable GGUF file. In development no
+// model means the embedded demo model, which is always valid.
+func (h host) checkModel(path string, dev bool) finding {
 	const name = "model"
-	if path == "" {
+	switch {
+	case path == "" && dev:
+		return ok(name, "the embedded demo model stories260K (development; sotto model pull --dir models for a real one)")
+	case path == "":
 		return fail(name, "SOTTO_MODEL is not set", "set SOTTO_MODEL to the GGUF file")
 	}
 	f, err := os.Open(path)

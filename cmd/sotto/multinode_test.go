@@ -83,7 +83,7 @@ func (c *cluster) client(t *testing.T, cert, key string) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
 }
 
-func (c *cluster) startWorker(t *testing.T, i int, addr string) *proc {
+func (c *cluster) startWorker(t *testing.T, i int, addr string, env ...string) *proc {
 	t.Helper()
 	name := fmt.Sprintf("worker%d", i)
 	cert, key, _ := c.ca.Issue(t, c.dir, name)
@@ -92,6 +92,7 @@ func (c *cluster) startWorker(t *testing.T, i int, addr string) *proc {
 		"SOTTO_ALLOW_LIST=" + c.allow, "SOTTO_LISTEN=" + addr, "SOTTO_TLS_CERT=" + cert, "SOTTO_TLS_KEY=" + key,
 		"SOTTO_TLS_CLIENT_CA=" + c.caFile, "SOTTO_SLOTS=2", "SOTTO_CONTEXT=512", "SOTTO_THREADS=1",
 	}}
+	p.env = append(p.env, env...)
 	p.start(t, "worker")
 	p.waitReady(t, c.mtls)
 	return p

@@ -23,6 +23,10 @@ const (
 	// response headers (docs/protocol.md section 12).
 	ProblemWorkerLost    = "worker-lost"    // 502: the worker was lost after the request reached it
 	ProblemWorkerTimeout = "worker-timeout" // 504: the worker sent no response headers in time
+	// ProblemAttestation: 403, enrolment refused (section 6b): evidence,
+	// challenge or device signature did not verify, or the device is
+	// revoked; member code names which, from a fixed vocabulary.
+	ProblemAttestation = "attestation"
 )
 
 // ProblemKind is a problem name's fixed status and title. The titles are
@@ -51,6 +55,7 @@ var problemKinds = []struct {
 	{ProblemInternal, ProblemKind{500, "Internal server error"}},
 	{ProblemWorkerLost, ProblemKind{502, "Worker lost before answering"}},
 	{ProblemWorkerTimeout, ProblemKind{504, "Worker did not answer in time"}},
+	{ProblemAttestation, ProblemKind{403, "Enrolment refused"}},
 }
 
 // ProblemNames returns every problem name in a fixed order (metrics

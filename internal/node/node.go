@@ -24,6 +24,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	enrolment "github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
@@ -57,6 +58,7 @@ type Node struct {
 	peerCAs   *tlsreload.PoolReloader // worker and router: the CA of the other side
 	peerCert  *tlsreload.CertReloader // router: its client certificate
 	redis     *redis.Client           // nil without REDIS_URL
+	enrol     *enrolment.Service      // attested policies only
 }
 
 // New loads what the process needs before it can listen: the locked
@@ -166,18 +168,6 @@ func (n *Node) loadEngine() error {
 	return nil
 }
 
-func (n *Node) devicePolicy() (device.Policy, error) {
-	if n.plan.Devices.Open {
-		return device.NewOpenPolicy(), nil
-	}
-	al, err := device.LoadAllowList(n.plan.Devices.AllowList)
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	n.allowList = al
-	return al, nil
-}
-
 // newServer assembles the API server; the engine is attached later.
 func (n *Node) newServer() (*server.Server, error) {
 	policy, err := n.devicePolicy()
@@ -202,6 +192,7 @@ func (n *Node) newServer() (*server.Server, error) {
 		Metrics:       n.metrics,
 		Log:           n.log,
 		ClientIP:      resolver.ClientIP,
+		Enrolment:     n.enrol,
 	})
 }
 

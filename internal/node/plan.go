@@ -38,6 +38,7 @@ type Plan struct {
 	TLS          TLSPlan
 	Keys         KeysPlan
 	Devices      DevicesPlan
+	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
@@ -83,10 +84,13 @@ type RouterPlan struct {
 	UpstreamPins map[string]tlsreload.Pins
 }
 
-// LogPlan is the logger's level and encoding.
+// LogPlan is the logger's level and encoding. TextOnTerminal (LOG_FORMAT
+// auto in development) switches JSON to text when standard error is a
+// terminal: a person reads it.
 type LogPlan struct {
-	Level slog.Level
-	JSON  bool
+	Level          slog.Level
+	JSON           bool
+	TextOnTerminal bool
 }
 
 // TLSPlan is the public listener's certificate; empty paths mean plain
@@ -101,9 +105,12 @@ type KeysPlan struct {
 }
 
 // DevicesPlan is the device policy: an allow-list file, or open.
+// CreateIfMissing (development) makes a missing allow-list with one
+// development device, as a missing key directory is made.
 type DevicesPlan struct {
-	Open      bool
-	AllowList string
+	Open            bool
+	AllowList       string
+	CreateIfMissing bool
 }
 
 // LimitPlan is one token-bucket limiter; the zero LimitPlan is no limit.
@@ -137,12 +144,15 @@ func PlanFor(cfg config.Config) Plan {
 
 func basePlan(cfg config.Config) Plan {
 	return Plan{
-		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
+		Log: LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText,
+			TextOnTerminal: cfg.LogFormat == config.LogAuto && cfg.Environment == config.Development},
 		Listen:  cfg.Listen,
 		Metrics: cfg.MetricsListen,
 		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
-		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
+		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList,
+			CreateIfMissing: cfg.Environment == config.Development},
+		Enrol: enrolPlan(cfg),
 
 		ModelPath: cfg.Model,
 		Model:     llama.ModelParams{MLock: cfg.MlockWeights},
@@ -186,6 +196,7 @@ func serverOptions(cfg config.Config) server.Options {
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 		ConversationCache:   cfg.PrefixCacheBytes > 0,
+		CORSOrigins:         cfg.CORSOrigins,
 	}
 }
 

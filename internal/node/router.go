@@ -89,6 +89,7 @@ func (n *Node) routerConfig(transport http.RoundTripper) router.Config {
 		RequestTTL: p.Server.RequestTTL, MaxBodyBytes: p.Server.MaxBodyBytes,
 		PoWMode: p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
 		MetricsOnMain: p.Server.MetricsOnMainListen, InflightBodyBytes: p.Server.InflightBodyBytes,
+		CORSOrigins: p.Server.CORSOrigins,
 	}
 }
 

@@ -146,7 +146,7 @@ func TestValues(t *testing.T) {
 			t.Errorf("requests_total{%s} = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if len(requests) != 2+14 {
+	if len(requests) != 2+15 {
 		t.Errorf("requests_total series: %v", requests)
 	}
 	limited := labelled(fams["sotto_rate_limited_total"], "scope")

@@ -30,6 +30,7 @@ func TestWriteEachType(t *testing.T) {
 		{New(Internal), 500, `{"type":"https://sotto.invalid/problems/v1#internal","title":"Internal server error","status":500}`, "", ""},
 		{New(WorkerLost), 502, `{"type":"https://sotto.invalid/problems/v1#worker-lost","title":"Worker lost before answering","status":502}`, "", ""},
 		{New(WorkerTimeout), 504, `{"type":"https://sotto.invalid/problems/v1#worker-timeout","title":"Worker did not answer in time","status":504}`, "", ""},
+		{AttestationRefused("nonce"), 403, `{"type":"https://sotto.invalid/problems/v1#attestation","title":"Enrolment refused","status":403,"code":"nonce"}`, "", ""},
 	}
 	if len(tests) != len(Names()) {
 		t.Fatalf("%d cases for %d names", len(tests), len(Names()))

@@ -8,7 +8,9 @@
 // sealed SSE bytes unchanged, flushing each read. The claim is withdrawn
 // when no worker registered the rid (gate.go, unclaim); a worker that
 // sends no response headers is a 502 or 504 problem, never an empty 200
-// (proxy.go). It serves the workers'
+// (proxy.go). Enrolment (/api/enroll and its challenge) is relayed to a
+// worker byte for byte after the router claims the challenge, as it claims
+// rids (enroll.go). It serves the workers'
 // signed key configuration unchanged; it never holds a private key,
 // never links llama.cpp, and cannot open what it relays (internal/lint
 // checks its imports).

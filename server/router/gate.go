@@ -84,15 +84,23 @@ func (r *Router) readBody(c *chat) *problem.Problem {
 }
 
 func (r *Router) checkClient(c *chat) *problem.Problem {
+	if p := r.limitAddress(c.r, c.now); p != nil {
+		return p
+	}
+	return r.checkPoW(c)
+}
+
+// limitAddress is the per-address rate limit of chats and enrolments.
+func (r *Router) limitAddress(req *http.Request, now time.Time) *problem.Problem {
 	id := []byte("local")
-	if ip, err := r.d.ClientIP(c.r); err == nil {
+	if ip, err := r.d.ClientIP(req); err == nil {
 		id = clientip.KeyPrefix(ip).Addr().AsSlice()
 	}
 	key, err := r.d.Keyer.Key("ip", id)
 	if err != nil {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
-	d, err := r.d.IPLimiter.Allow(c.r.Context(), key, c.now)
+	d, err := r.d.IPLimiter.Allow(req.Context(), key, now)
 	if err != nil {
 		r.metrics.stateError("ratelimit")
 		return reject(problem.OverloadedAfter(time.Second))
@@ -101,7 +109,7 @@ func (r *Router) checkClient(c *chat) *problem.Problem {
 		r.d.Metrics.RateLimited(metrics.ScopeIP)
 		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
-	return r.checkPoW(c)
+	return nil
 }
 
 func (r *Router) checkPoW(c *chat) *problem.Problem {

@@ -220,6 +220,9 @@ func (r *Router) send(ctx context.Context, cancel context.CancelCauseFunc, u *Up
 	req.Header.Set("Content-Type", wire.MediaTypeRequest)
 	req.Header.Set(wire.HeaderDevice, c.r.Header.Get(wire.HeaderDevice))
 	req.Header.Set(wire.HeaderSignature, c.r.Header.Get(wire.HeaderSignature))
+	if e := c.r.Header.Get(wire.HeaderEnrolment); e != "" {
+		req.Header.Set(wire.HeaderEnrolment, e)
+	}
 	firstByte := time.AfterFunc(r.cfg.FirstByteTimeout, func() { cancel(errFirstByte) })
 	start := time.Now()
 	resp, err := r.cfg.Transport.RoundTrip(req)

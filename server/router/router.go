@@ -17,6 +17,7 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/cors"
 	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
@@ -49,6 +50,7 @@ type Config struct {
 	// their checks, as on a server (SOTTO_INFLIGHT_BODY_BYTES); 0: the
 	// default.
 	InflightBodyBytes int64
+	CORSOrigins       []string // SOTTO_CORS_ORIGINS (server/cors); empty: no CORS
 }
 
 // Deps are the shared components. All are required except PoW (unless
@@ -141,8 +143,9 @@ func (r *Router) routes() *echo.Echo {
 			problem.Write(c.Response(), problem.New(problem.Internal))
 		}
 	}
-	e.POST(wire.PathChat, r.handleChat)
-	e.GET(wire.PathPubkey, r.handlePubkey)
+	cors.Routes(e, cors.New(r.cfg.CORSOrigins), r.handleChat, r.handlePubkey)
+	e.POST(wire.PathEnrollChallenge, r.handleEnroll) // relayed to a worker (enroll.go)
+	e.POST(wire.PathEnroll, r.handleEnroll)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))

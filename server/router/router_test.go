@@ -69,6 +69,8 @@ func (f *fakeWorker) start(t *testing.T, chat http.HandlerFunc) *fakeWorker {
 		_, _ = w.Write(doc)
 	})
 	mux.HandleFunc("POST "+wire.PathChat, chat)
+	mux.HandleFunc("POST "+wire.PathEnroll, f.enrol) // enroll_test.go
+	mux.HandleFunc("POST "+wire.PathEnrollChallenge, f.enrol)
 	f.srv = httptest.NewUnstartedServer(mux)
 	f.srv.EnableHTTP2 = true
 	f.srv.StartTLS()
