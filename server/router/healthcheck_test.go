@@ -2,12 +2,9 @@ package router
 
 import (
 	"net/http"
-	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/server/metrics"
 )
 
@@ -16,8 +13,8 @@ import (
 // the device) and, once the check passes again, returns and is sent
 // requests again.
 func TestHealthCheckRemovesAndReturns(t *testing.T) {
-	var failing atomic.Bool
-	flaky := toggledWorker(t, &failing)
+	flaky := newFakeWorker(t, http.StatusOK)
+	failing := &flaky.down
 	ts, r := newTestRouterWith(t, nil, flaky, newFakeWorker(t, http.StatusOK))
 	url, m := ts.URL, r.d.Metrics
 	untilServed := func(phase string) {
@@ -47,31 +44,6 @@ func TestHealthCheckRemovesAndReturns(t *testing.T) {
 	failing.Store(false)
 	waitGauge(t, m, "w1", 1)
 	untilServed("back in the pool")
-}
-
-// toggledWorker is a fake worker whose capacity check answers 500 while
-// failing is set; its chats still work (a request that reached it would
-// succeed, so only the count shows it).
-func toggledWorker(t *testing.T, failing *atomic.Bool) *fakeWorker {
-	f := &fakeWorker{status: http.StatusOK}
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
-		if failing.Load() {
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
-	})
-	doc := keyDocument(t)
-	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write(doc)
-	})
-	mux.HandleFunc("POST "+wire.PathChat, f.chat)
-	f.srv = httptest.NewUnstartedServer(mux)
-	f.srv.EnableHTTP2 = true
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
-	return f
 }
 
 func (f *fakeWorker) chatCount() int {
