@@ -17,13 +17,7 @@ import (
 // missing; in CI it fails (.ci/run installs it).
 func Redis(t testing.TB, args ...string) (*redis.Client, string) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if InCI() {
-			t.Fatal("redis-server not installed (.ci/run installs it)")
-		}
-		t.Skip("redis-server not installed")
-	}
+	bin := RequireTool(t, "redis-server", "redis-server")
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
