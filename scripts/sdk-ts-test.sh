@@ -17,7 +17,10 @@ missing() {
 	exit 0
 }
 
-command -v node >/dev/null && command -v npm >/dev/null || missing "node and npm not found: install the Debian package nodejs (Node.js 20 or later)"
+# An executable node and npm on PATH (bash's type -P also names a file
+# that is not executable when it finds nothing better).
+have() { local p; p=$(type -P "$1") && [[ -x $p ]]; }
+have node && have npm || missing "node and npm not found: install the Debian package nodejs (Node.js 20 or later)"
 major=$(node -p 'process.versions.node.split(".")[0]')
 ((major >= 20)) || missing "Node.js $(node --version) is too old: the SDK needs 20 or later (package nodejs)"
 [[ -x /usr/bin/chromium || -n "${SOTTO_CHROMIUM:-}" ]] || echo "sdk-ts: chromium not found (Debian package chromium): the browser test will skip"

@@ -75,12 +75,7 @@ func (m *tmuxChat) waitUntil(ok func(screen string) bool, what string, args ...a
 // real turns), edits lines (Up recalls the last one, no ^[[A), and quits on
 // Ctrl-C at the prompt.
 func TestChatInTerminal(t *testing.T) {
-	if _, err := exec.LookPath("tmux"); err != nil {
-		if testenv.InCI() {
-			t.Fatal("tmux not installed (.ci/run installs it)")
-		}
-		t.Skip("tmux not installed (Debian package tmux)")
-	}
+	testenv.RequireTool(t, "tmux", "tmux")
 	s := startServe(t)
 	m := &tmuxChat{t: t, socket: filepath.Join(t.TempDir(), "tmux.sock")}
 	self, err := exec.LookPath("sotto")

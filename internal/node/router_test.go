@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"log"
-	"log/slog"
 	"maps"
 	"net/http"
 	"testing"
@@ -71,13 +70,7 @@ func TestUpstreamTransportVerifiesEachWorker(t *testing.T) {
 		}
 		vars := maps.Clone(routerBase)
 		vars["INFERENCE_ENDPOINTS"] = endpoint
-		plan := planOf(t, vars)
-		plan.MTLS = MTLSPlan{ClientCA: caFile, ClientCert: rCert, ClientKey: rKey}
-		n := &Node{log: slog.New(slog.DiscardHandler), plan: plan}
-		rt, err := n.upstreamTransport()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rt := upstreamTransportFor(t, vars, caFile, rCert, rKey)
 		resp, err := (&http.Client{Transport: rt}).Get(url + "/")
 		if err == nil {
 			resp.Body.Close()

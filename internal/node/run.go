@@ -177,6 +177,10 @@ func (n *Node) startMetrics(wg *sync.WaitGroup, errc chan<- error) (*http.Server
 
 // drain stops accepting chats, lets open streams run for grace, closes
 // every connection (cancelling what is left) and waits for the handlers.
+// The listener stays open while chats run (docs/protocol.md 5.4): a chat
+// that arrives meanwhile, on a new connection or a kept-alive one, gets
+// 503 #overloaded with a Retry-After instead of a refused connection or
+// a connection closed without an answer.
 func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, grace time.Duration) error {
 	if n.router != nil {
 		n.router.SetDraining(true)
@@ -185,6 +189,7 @@ func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, gr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	handlers.waitIdle(ctx)
 	if err := public.Shutdown(ctx); err != nil {
 		public.Close()
 	}

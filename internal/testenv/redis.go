@@ -29,13 +29,7 @@ func Redis(t testing.TB, args ...string) (*redis.Client, string) {
 // after a client already points at it).
 func RedisAt(t testing.TB, addr string, args ...string) (*redis.Client, string) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if InCI() {
-			t.Fatal("redis-server not installed (.ci/run installs it)")
-		}
-		t.Skip("redis-server not installed")
-	}
+	bin := RequireTool(t, "redis-server", "redis-server")
 	_, port, _ := net.SplitHostPort(addr)
 	args = append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", t.TempDir()}, args...)

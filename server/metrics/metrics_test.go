@@ -171,13 +171,7 @@ func TestCallbacksAbsentUntilSet(t *testing.T) {
 }
 
 func TestPromtoolCheck(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("promtool not on PATH (Debian package prometheus)")
-		}
-		t.Skip("promtool not on PATH")
-	}
+	promtool := testenv.RequireTool(t, "promtool", "prometheus")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(scrape(t, populated()))
 	out, err := cmd.CombinedOutput()

@@ -199,7 +199,11 @@ func (r *Router) checkDevice(c *chat) *problem.Problem {
 }
 
 func (r *Router) checkAdmission(c *chat) *problem.Problem {
-	if r.draining.Load() || !r.pool.anyAvailable() {
+	if r.draining.Load() {
+		// Shutting down: the same answer as a server's (docs/protocol.md 5.4).
+		return reject(problem.OverloadedAfter(notReadyRetry))
+	}
+	if !r.pool.anyAvailable() {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	// Admitted: the workers' capacity bounds these from here on, as the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -47,6 +48,7 @@ type fakeWorker struct {
 	body   []byte
 	header http.Header
 	chats  int
+	down   atomic.Bool // capacity checks answer 500
 }
 
 func newFakeWorker(t *testing.T, status int) *fakeWorker {
@@ -62,6 +64,10 @@ func newFakeWorkerFunc(t *testing.T, chat http.HandlerFunc) *fakeWorker {
 func (f *fakeWorker) start(t *testing.T, chat http.HandlerFunc) *fakeWorker {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
+		if f.down.Load() { // healthcheck_test.go
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
 		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
 	})
 	doc := keyDocument(t)
