@@ -80,6 +80,8 @@ type Engine struct {
 	quit       chan struct{}
 	stopped    chan struct{}
 	closeOnce  sync.Once
+
+	reclaim chan chan struct{} // ReclaimPrefixCache's requests (prefixreuse.go)
 }
 
 // NewEngine creates a context for m sized by cfg and starts its
@@ -104,6 +106,7 @@ func NewEngine(m *Model, cfg Config) (*Engine, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		prefix:  newPrefixCache(&cfg),
+		reclaim: make(chan chan struct{}),
 	}
 	if err := e.alloc(); err != nil {
 		e.free()

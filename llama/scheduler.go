@@ -23,6 +23,8 @@ func (e *Engine) run() {
 			select {
 			case <-e.wake:
 			case <-e.expiryTimer():
+			case done := <-e.reclaim:
+				e.reclaimPrefix(done)
 			case <-e.quit:
 				e.shutdown()
 				return
@@ -32,6 +34,8 @@ func (e *Engine) run() {
 			case <-e.quit:
 				e.shutdown()
 				return
+			case done := <-e.reclaim:
+				e.reclaimPrefix(done)
 			default:
 			}
 		}

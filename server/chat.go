@@ -232,7 +232,8 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	need := s.AdmissionCost(len(st.body))
-	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
+	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim &&
+		(!s.reclaimCache() || s.budget.InUse()+need > lim) {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	// Admitted: the engine's queue bounds these from here on.

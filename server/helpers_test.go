@@ -98,6 +98,7 @@ type config struct {
 	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
 	prefixCacheBytes  int64         // the engine's prefix cache; 0: off (and requests' cache member ignored)
 	prefixMaxTTL      time.Duration // 0: the engine's default
+	prefixDevices     int           // the engine's device shares; 0: its default
 	enrolment         bool          // policy attested, with the enrolment endpoints (enroll_test.go)
 }
 
@@ -143,6 +144,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Slots: cfg.slots, ContextPerSlot: 256, Threads: 1,
 		QueueDepth: engineQueue, MaxTokensCap: 256, Budget: h.budget,
 		PrefixCacheBytes: cfg.prefixCacheBytes, PrefixCacheMaxTTL: cfg.prefixMaxTTL,
+		PrefixCacheDevices: cfg.prefixDevices,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -78,9 +78,12 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 	fs = append(fs, h.checkSwap(), h.checkCores(), h.checkClock(), h.checkCPU())
 	dev := cfg.Environment == config.Development
 	if cfg.Role != config.RoleRouter {
-		fs = append(fs, h.checkModel(cfg.Model, dev), h.checkKeyDir(cfg.KeyDir, dev))
+		fs = append(fs, h.checkModel(cfg.Model, dev, cfg.ModelSHA256), h.checkKeyDir(cfg.KeyDir, dev))
 	}
 	fs = append(fs, h.checkMemlock(cfg))
+	if cfg.Role == config.RoleRouter && cfg.RedisURL != "" {
+		fs = append(fs, checkRedis(cfg))
+	}
 	if cfg.DevicePolicy == config.AllowList && cfg.Role != config.RoleWorker {
 		fs = append(fs, h.checkAllowList(cfg.AllowList, dev))
 	}

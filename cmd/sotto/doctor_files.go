@@ -7,7 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"github.com/sottolabs/sotto/internal/modelpull"
 )
 
 // fileOwner returns the owner's uid of fi.
@@ -92,9 +95,10 @@ func (h host) checkAllowList(path string, createdOnStart bool) finding {
 // ggufMagic starts every GGUF file.
 var ggufMagic = []byte("GGUF")
 
-// checkModel: the model must be a readable GGUF file. In development no
-// model means the embedded demo model, which is always valid.
-func (h host) checkModel(path string, dev bool) finding {
+// checkModel: the model must be a readable GGUF file, with the sha256
+// SOTTO_MODEL_SHA256 pins when set. In development no model means the
+// embedded demo model, which is always valid.
+func (h host) checkModel(path string, dev bool, sha string) finding {
 	const name = "model"
 	switch {
 	case path == "" && dev:
@@ -111,6 +115,16 @@ func (h host) checkModel(path string, dev bool) finding {
 	fi, statErr := f.Stat()
 	if _, err := io.ReadFull(f, head); err != nil || statErr != nil || !bytes.Equal(head, ggufMagic) {
 		return fail(name, path+" is not a GGUF file", "download a GGUF model (docs/models.md)")
+	}
+	if sha != "" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fail(name, path+" cannot be read", "check the file")
+		}
+		if _, got, err := modelpull.SHA256(f); err != nil || !strings.EqualFold(got, sha) {
+			return fail(name, path+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+got+"); serve refuses it",
+				"restore the pinned file (sotto model pull), or set SOTTO_MODEL_SHA256 to the new file's hash if the change is intended")
+		}
+		return ok(name, fmt.Sprintf("%s: GGUF, %s, sha256 as pinned", path, mib(fi.Size())))
 	}
 	return ok(name, fmt.Sprintf("%s: GGUF, %s", path, mib(fi.Size())))
 }

@@ -72,11 +72,12 @@ func (h host) checkCores() finding {
 // lockedNeed estimates the locked bytes the server holds with every slot
 // busy and the queue full: per request the body, two 64 KiB stream
 // buffers, the templated prompt and its token ids (4 bytes each), rounded
-// to pages by locked.Cost.
+// to pages by locked.Cost; plus the conversation cache's cap.
 func lockedNeed(cfg config.Config) int64 {
 	perRequest := locked.Cost(cfg.MaxBodyBytes) + 2*locked.Cost(64<<10) +
 		locked.Cost(4*cfg.Context) + locked.Cost(4*cfg.Context) + locked.Cost(64<<10)
-	return int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 // keys and engine scratch
+	// The conversation cache, full, holds SOTTO_PREFIX_CACHE_BYTES on top.
+	return int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 + cfg.PrefixCacheBytes // keys and engine scratch
 }
 
 // checkMemlock compares RLIMIT_MEMLOCK (this process's: run the doctor as

@@ -149,7 +149,7 @@ func TestDoctorFiles(t *testing.T) {
 	if err := os.WriteFile(notGGUF, []byte("<html>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.checkModel(notGGUF, false); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
+	if got := h.checkModel(notGGUF, false, ""); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
 		t.Errorf("not a GGUF: %s", got)
 	}
 }

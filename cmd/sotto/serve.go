@@ -64,6 +64,10 @@ func serve(cmd *cobra.Command) error {
 	if err := harden.Apply(); err != nil {
 		return fmt.Errorf("serve: %w", err)
 	}
+	debugVars, err := harden.ClearDebugEnv()
+	if err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
 	cfg, err := loadConfig(cmd)
 	if err != nil {
 		return err
@@ -77,6 +81,9 @@ func serve(cmd *cobra.Command) error {
 	setLlamaLogLevel(plan.Log.Level)
 	for _, w := range cfg.Warnings() {
 		log.Warn(w)
+	}
+	for _, name := range debugVars {
+		log.Warn("llama.cpp debug variable cleared: it would log request content", "variable", name)
 	}
 	ctx := cmd.Context()
 	if ctx == nil {

@@ -264,3 +264,41 @@ func TestLookup(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+// TestPullRefusesPartSymlink: a symbolic link planted at .part receives
+// nothing and is never renamed into place (issue 17, item 9).
+func TestPullRefusesPartSymlink(t *testing.T) {
+	s := newServer(t, 0)
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, "m.gguf.part")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Pull(context.Background(), entryFor(s.URL, fileData), dir, Options{})
+	if !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("Pull over a .part symlink: %v, want ErrNotRegular", err)
+	}
+	assertFile(t, victim, []byte("keep"))
+	assertGone(t, filepath.Join(dir, "m.gguf"))
+}
+
+// TestPullRenamesTheVerifiedFile: a .part swapped for another file after
+// its verification is not left in place as the model.
+func TestPullRenamesTheVerifiedFile(t *testing.T) {
+	s := newServer(t, 0)
+	dir := t.TempDir()
+	part := filepath.Join(dir, "m.gguf.part")
+	beforeRename = func() {
+		os.Remove(part)
+		_ = os.WriteFile(part, []byte("not the model"), 0o644)
+	}
+	t.Cleanup(func() { beforeRename = func() {} })
+	_, err := Pull(context.Background(), entryFor(s.URL, fileData), dir, Options{})
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Pull with .part swapped after verification: %v, want ErrChecksum", err)
+	}
+	assertGone(t, filepath.Join(dir, "m.gguf"))
+}

@@ -14,6 +14,7 @@
 package node
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -59,6 +60,8 @@ type Node struct {
 	peerCert  *tlsreload.CertReloader // router: its client certificate
 	redis     *redis.Client           // nil without REDIS_URL
 	enrol     *enrolment.Service      // attested policies only
+
+	redisReady func(context.Context) error // router readiness of Redis; nil without REDIS_URL
 }
 
 // New loads what the process needs before it can listen: the locked
@@ -149,8 +152,15 @@ func (n *Node) loadEngine() error {
 	if err != nil {
 		return err
 	}
+	defer closeDemo() // llama.cpp keeps its own mapping
+	if n.plan.ModelSHA256 != "" {
+		var release func()
+		if path, release, err = pinnedModel(path, n.plan.ModelSHA256); err != nil {
+			return err
+		}
+		defer release()
+	}
 	m, err := llama.LoadModel(path, mp)
-	closeDemo() // llama.cpp keeps its own mapping
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}

@@ -40,6 +40,7 @@ type Plan struct {
 	Devices      DevicesPlan
 	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
+	ModelSHA256  string            // hex, either case; empty: not checked
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
 	Server       server.Options
@@ -154,8 +155,9 @@ func basePlan(cfg config.Config) Plan {
 			CreateIfMissing: cfg.Environment == config.Development},
 		Enrol: enrolPlan(cfg),
 
-		ModelPath: cfg.Model,
-		Model:     llama.ModelParams{MLock: cfg.MlockWeights},
+		ModelPath:   cfg.Model,
+		ModelSHA256: cfg.ModelSHA256,
+		Model:       llama.ModelParams{MLock: cfg.MlockWeights},
 		Engine: llama.Config{
 			Slots:          cfg.Slots,
 			ContextPerSlot: cfg.Context,
@@ -165,6 +167,8 @@ func basePlan(cfg config.Config) Plan {
 			// Issue 11: conversations' KV prefixes, in locked memory.
 			PrefixCacheBytes:  cfg.PrefixCacheBytes,
 			PrefixCacheMaxTTL: cfg.PrefixCacheMaxTTL(),
+			// Issue 17: one share per device.
+			PrefixCacheDevices: cfg.PrefixCacheDevices,
 		},
 		Server:       serverOptions(cfg),
 		PoWBits:      cfg.PoWBits,

@@ -34,6 +34,7 @@ var reaches = map[string]reach{
 	"SOTTO_METRICS_LISTEN":     {"127.0.0.1:9100", nil, nil},
 	"SOTTO_MODEL":              {"/other.gguf", nil, nil},
 	"SOTTO_MLOCK_WEIGHTS":      {"true", nil, nil},
+	"SOTTO_MODEL_SHA256":       {"abababababababababababababababababababababababababababababababab", nil, nil},
 	"SOTTO_KEY_DIR":            {"/keys", nil, nil},
 	"SOTTO_DEVICE_POLICY":      {"open", nil, nil},
 	"SOTTO_ALLOW_LIST":         {"/devices", nil, nil},
@@ -80,6 +81,7 @@ var reaches = map[string]reach{
 	// Issue 11: the prefix cache's locked-memory cap and ttl cap.
 	"SOTTO_PREFIX_CACHE_BYTES":           {"67108864", nil, nil},
 	"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS": {"60", nil, nil},
+	"SOTTO_PREFIX_CACHE_DEVICES":         {"2", nil, nil},
 
 	// Issue 20: browser clients.
 	"SOTTO_CORS_ORIGINS": {"null,https://chat.example", nil, nil},

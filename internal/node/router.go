@@ -60,6 +60,7 @@ func (n *Node) buildRouter() error {
 		Replay: reg, Devices: policy, PoW: issuer, IPLimiter: ipLim, DeviceLimiter: devLim,
 		Streams: ratelimit.NewConcurrency(p.StreamsPerID, maxLimiterKeys), Keyer: keyer,
 		Metrics: n.metrics, Log: n.log, ClientIP: clientip.New(p.Proxies, p.UnixListener).ClientIP,
+		SharedState: n.redisReady,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -132,10 +133,16 @@ func (n *Node) sharedState() (replay.Register, ratelimit.Limiter, ratelimit.Limi
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("node: REDIS_URL: %w", errRedisURL)
 	}
+	redis.SetLogger(slogRedis{n.log})
 	n.redis = redis.NewClient(opts)
 	ip := ratelimit.NewRedis(n.redis, p.IPLimit.PerMinute, p.IPLimit.Burst, redisPrefix+"rl:ip:")
 	dev := ratelimit.NewRedis(n.redis, p.DeviceLimit.PerMinute, p.DeviceLimit.Burst, redisPrefix+"rl:dev:")
-	return redisreplay.New(n.redis, redisPrefix+"replay:router:"), ip, dev, nil
+	reg := redisreplay.New(n.redis, redisPrefix+"replay:router:")
+	if err := n.checkRedisAtStart(reg); err != nil {
+		return nil, nil, nil, err
+	}
+	n.redisReady = redisReady(n.redis, reg)
+	return reg, ip, dev, nil
 }
 
 // errRedisURL replaces go-redis's parse error, whose text may quote the

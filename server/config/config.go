@@ -47,6 +47,7 @@ type Config struct {
 
 	Model        string       `env:"SOTTO_MODEL"`
 	MlockWeights bool         `env:"SOTTO_MLOCK_WEIGHTS" envDefault:"false"`
+	ModelSHA256  string       `env:"SOTTO_MODEL_SHA256"`
 	KeyDir       string       `env:"SOTTO_KEY_DIR"`
 	DevicePolicy DevicePolicy `env:"SOTTO_DEVICE_POLICY" envDefault:"allowlist"`
 	AllowList    string       `env:"SOTTO_ALLOW_LIST"`
@@ -80,6 +81,7 @@ type Config struct {
 	// prefixes (0 = off) and the longest a client may keep one.
 	PrefixCacheBytes         int64 `env:"SOTTO_PREFIX_CACHE_BYTES" envDefault:"0"`
 	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
+	PrefixCacheDevices       int   `env:"SOTTO_PREFIX_CACHE_DEVICES" envDefault:"8"`
 
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`

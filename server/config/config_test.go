@@ -40,7 +40,7 @@ func TestDefaults(t *testing.T) {
 		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
-		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600,
+		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600, PrefixCacheDevices: 8,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogAuto,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
@@ -256,7 +256,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 62 {
+	if len(seen) != 64 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

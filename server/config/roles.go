@@ -123,6 +123,15 @@ var roleRules = []rule{
 		}
 		return ""
 	}},
+	{"SOTTO_MODEL_SHA256", func(c *Config) string {
+		switch {
+		case c.Role == RoleRouter && c.ModelSHA256 != "":
+			return "must be empty for a router (it runs no model)"
+		case c.ModelSHA256 != "" && !isSHA256Hex(c.ModelSHA256):
+			return "must be 64 hexadecimal digits (the model file's sha256)"
+		}
+		return ""
+	}},
 	{"SOTTO_KEY_DIR", func(c *Config) string {
 		switch {
 		case c.Role == RoleRouter && c.KeyDir != "":
@@ -189,4 +198,17 @@ func onlyForEither(c *Config, set bool) string {
 		return "only for the worker and router roles"
 	}
 	return ""
+}
+
+// isSHA256Hex reports whether s is a sha256 in hex (either case).
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }

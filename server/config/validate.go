@@ -119,6 +119,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	intRange("SOTTO_PREFIX_CACHE_DEVICES", func(c *Config) int { return c.PrefixCacheDevices }, 1, 4096, "must be between 1 and 4096"),
 	intRange("SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS", func(c *Config) int { return c.PrefixCacheMaxTTLSeconds }, 1, 86400, "must be between 1 and 86400"),
 	intRange("POW_BITS", func(c *Config) int { return c.PoWBits }, 1, 32, "must be between 1 and 32"),
 	{"POW_AUTO_THRESHOLD", func(c *Config) string {

@@ -25,9 +25,11 @@ const (
 // keyDoc is the workers' signed key configuration, served unchanged, and
 // its keys, for check 4.
 type keyDoc struct {
-	body    []byte
-	keys    []keyconfig.Key
-	fetched time.Time
+	body     []byte
+	keys     []keyconfig.Key
+	fetched  time.Time
+	issuedAt time.Time // see nextKeyDoc
+	expires  time.Time
 }
 
 // Run checks every upstream's health and capacity every health interval,
@@ -37,6 +39,9 @@ func (r *Router) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, u := range r.pool.ups {
 		wg.Go(func() { r.watch(ctx, u) })
+	}
+	if r.d.SharedState != nil {
+		wg.Go(func() { r.watchShared(ctx) })
 	}
 	wg.Wait()
 }
@@ -105,7 +110,8 @@ func (r *Router) refreshKeys(ctx context.Context, u *Upstream) {
 	if err != nil {
 		return
 	}
-	r.keys.Store(&keyDoc{body: body, keys: d.Keys, fetched: time.Now()})
+	now := time.Now()
+	r.offerKeys(&keyDoc{body: body, keys: d.Keys, fetched: now, issuedAt: d.IssuedAt, expires: d.Expires}, now)
 }
 
 // getJSON GETs url and decodes at most limit bytes of its JSON body.

@@ -2,6 +2,7 @@ package router
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -67,6 +68,10 @@ type Deps struct {
 	Log           *slog.Logger
 	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time
+	// SharedState checks the state routers share (Redis): reachable and
+	// safe to use. Nil when the state is in memory. While it fails the
+	// router is not ready (see watchShared).
+	SharedState func(context.Context) error
 }
 
 // Router is the blind edge. See the package doc for its lifecycle.
@@ -79,6 +84,7 @@ type Router struct {
 	keys     atomic.Pointer[keyDoc]
 	metrics  *upstreamMetrics
 	draining atomic.Bool
+	sharedOK atomic.Bool // the last SharedState check passed
 	echo     *echo.Echo
 	bodies   *intake.BodyGate
 }
@@ -158,9 +164,10 @@ func (r *Router) routes() *echo.Echo {
 	return e
 }
 
-// ready: not draining, a key configuration to serve, a worker to use.
+// ready: not draining, a key configuration to serve, a worker to use,
+// and the shared state (Redis) answering when there is one.
 func (r *Router) ready() bool {
-	return !r.draining.Load() && r.keys.Load() != nil && r.pool.anyAvailable()
+	return !r.draining.Load() && r.keys.Load() != nil && r.pool.anyAvailable() && r.sharedReady()
 }
 
 func (r *Router) handleReady(c echo.Context) error {
