@@ -73,6 +73,9 @@ func (s *Server) handleChat(c echo.Context) error {
 	for _, step := range steps {
 		if p := step(st); p != nil {
 			s.logRefusal(st, p)
+			if st.body == nil {
+				intake.CloseUnread(c.Response(), st.r)
+			}
 			s.refuse(c.Response(), p)
 			return nil
 		}

@@ -53,3 +53,15 @@ func (g *BodyGate) acquire(n int64) (release func(), ok bool) {
 
 // InFlight returns the bytes reserved.
 func (g *BodyGate) InFlight() int64 { return g.inUse.Load() }
+
+// CloseUnread marks the answer to a request refused before its body was
+// read (size, media type, the in-flight cap) as the connection's last on
+// HTTP/1: otherwise net/http reads the rest of a stalled body before it
+// writes the refusal, and a client that trickles its body holds both the
+// connection and the answer. HTTP/2 streams need no draining, and closing
+// there would end the connection's other streams.
+func CloseUnread(w http.ResponseWriter, r *http.Request) {
+	if r.ProtoMajor == 1 {
+		w.Header().Set("Connection", "close")
+	}
+}

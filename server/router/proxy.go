@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -56,13 +57,8 @@ func (r *Router) handleChat(c echo.Context) error {
 	w := c.Response()
 	for _, s := range r.steps() {
 		if p := s(ch); p != nil {
-			if ch.body == nil && ch.r.ProtoMajor == 1 {
-				// Refused before its body was read (size, type, the
-				// in-flight cap): close rather than let net/http/1.1 read
-				// the rest of a stalled body before answering. (HTTP/2
-				// streams need no draining; there it would end the
-				// connection's other streams.)
-				w.Header().Set("Connection", "close")
+			if ch.body == nil {
+				intake.CloseUnread(w, ch.r)
 			}
 			r.refuse(w, p)
 			return nil
