@@ -34,7 +34,7 @@ TESTFLAGS ?=
 # keep the timeout generous but finite.
 TESTTIMEOUT ?= 25m
 
-.PHONY: all build llama-cpu run test vet staticcheck nocgo env model clean fuzz bench
+.PHONY: all build llama-cpu run test vet staticcheck nocgo env model clean fuzz bench sdk-ts
 
 all: build
 
@@ -91,6 +91,12 @@ nocgo:
 
 test: vet staticcheck nocgo
 	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
+	$(MAKE) sdk-ts
+
+# The TypeScript SDK and the browser chat (sdk/ts): npm ci and npm test,
+# against bin/sotto (skips without Node.js outside CI; scripts/sdk-ts-test.sh).
+sdk-ts: build
+	./scripts/sdk-ts-test.sh
 
 # make model: download and verify the default instruct model into
 # $(MODELS_DIR) (sotto model pull; see docs/models.md).

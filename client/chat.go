@@ -189,6 +189,9 @@ func (c *Client) newChatRequest(ctx context.Context, body []byte, challenge stri
 	h.Set("Accept", wire.MediaTypeStream)
 	h.Set(wire.HeaderDevice, c.signer.Device().String())
 	h.Set(wire.HeaderSignature, sig)
+	if cred := c.enrolment(); cred != "" {
+		h.Set(wire.HeaderEnrolment, cred)
+	}
 	if challenge != "" {
 		answer, err := c.solve(ctx, challenge, sha256.Sum256(body))
 		if err != nil {

@@ -103,6 +103,8 @@ type Client struct {
 
 	mu   sync.Mutex
 	keys keyState
+	// credential is the enrolment credential (Enrol), "" without one.
+	credential string
 }
 
 // New checks cfg and returns a Client. It reads the state file, if any;

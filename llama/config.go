@@ -38,6 +38,10 @@ type Config struct {
 	// PrefixCacheBytes caps the locked memory the prefix cache keeps
 	// (conversations' KV state, Request.PrefixKey); 0 turns it off.
 	PrefixCacheBytes int64
+	// PrefixCacheDevices is how many devices (Request.PrefixOwner) hold
+	// conversations in the prefix cache at once, each in an equal share
+	// of PrefixCacheBytes (default 8; see prefixcache.go).
+	PrefixCacheDevices int
 	// PrefixCacheMaxTTL caps a request's PrefixTTL (default 10 minutes).
 	PrefixCacheMaxTTL time.Duration
 	// ThreadPoll is ggml's polling level, 1..100: how long an idle worker
@@ -81,6 +85,7 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	def(&cfg.QueueDepth, 16)
 	def(&cfg.MaxTokensCap, 4096)
 	def(&cfg.ThreadPoll, defaultThreadPoll)
+	def(&cfg.PrefixCacheDevices, defaultPrefixOwners)
 	if cfg.PrefixCacheMaxTTL <= 0 {
 		cfg.PrefixCacheMaxTTL = 10 * time.Minute
 	}
@@ -120,5 +125,26 @@ func (cfg Config) withDefaults(ctxTrain int) (Config, error) {
 	if cfg.Budget == nil {
 		cfg.Budget = locked.NewBudget(locked.Unlimited)
 	}
-	return cfg, nil
+	return cfg, cfg.checkPrefixFits()
+}
+
+// ErrPrefixCacheTooLarge: PrefixCacheBytes leaves no room under the
+// locked-memory budget for the slots' own requests.
+var ErrPrefixCacheTooLarge = fmt.Errorf("%w: the prefix cache does not fit under the locked-memory limit", ErrInvalidConfig)
+
+// checkPrefixFits refuses a prefix cache that, full, would leave less
+// locked memory than every slot's prompt tokens need: conversations would
+// then turn every other request away with 503 until they expire (issue
+// 17, item 3).
+func (cfg Config) checkPrefixFits() error {
+	limit := cfg.Budget.Limit()
+	if cfg.PrefixCacheBytes == 0 || limit < 0 {
+		return nil
+	}
+	slots := int64(cfg.Slots) * locked.Cost(4*cfg.ContextPerSlot)
+	if cfg.PrefixCacheBytes+slots > limit {
+		return fmt.Errorf("%w: %d cache bytes + %d for %d slots' prompts > %d locked bytes; lower SOTTO_PREFIX_CACHE_BYTES or raise LimitMEMLOCK",
+			ErrPrefixCacheTooLarge, cfg.PrefixCacheBytes, slots, cfg.Slots, limit)
+	}
+	return nil
 }

@@ -69,7 +69,10 @@ type Engine struct {
 	prefix   *prefixCache // nil when Config.PrefixCacheBytes is 0
 	// shutdownProbe, when set (tests), runs on the scheduler goroutine
 	// after the cache is wiped at shutdown and before it is freed.
-	shutdownProbe     func()
+	shutdownProbe func()
+	// returnProbe, when set (tests), runs in Generate after the job is
+	// done and before the call returns.
+	returnProbe       func()
 	prefilled, cached atomic.Uint64 // prompt tokens decoded / reused (Stats)
 	// wipedCells counts KV cells zeroed when requests ended (tests).
 	wipedCells atomic.Uint64
@@ -77,6 +80,8 @@ type Engine struct {
 	quit       chan struct{}
 	stopped    chan struct{}
 	closeOnce  sync.Once
+
+	reclaim chan chan struct{} // ReclaimPrefixCache's requests (prefixreuse.go)
 }
 
 // NewEngine creates a context for m sized by cfg and starts its
@@ -101,6 +106,7 @@ func NewEngine(m *Model, cfg Config) (*Engine, error) {
 		quit:    make(chan struct{}),
 		stopped: make(chan struct{}),
 		prefix:  newPrefixCache(&cfg),
+		reclaim: make(chan chan struct{}),
 	}
 	// alloc creates llama.cpp's thread pool on the engine thread, so that
 	// its threads inherit that thread's priority (priority.go).
@@ -240,12 +246,13 @@ func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result,
 	if !e.admit() {
 		return Result{}, ErrOverloaded
 	}
-	defer e.inflight.Add(-1)
 	j, err := e.prepare(ctx, req, sink)
 	if err != nil {
+		e.inflight.Add(-1)
 		return Result{}, err
 	}
 	defer j.release()
+	defer e.leave(j)
 	if err := e.enqueue(j); err != nil {
 		return Result{PromptTokens: len(j.prompt)}, err
 	}
@@ -256,6 +263,9 @@ func (e *Engine) Generate(ctx context.Context, req *Request, sink Sink) (Result,
 			return Result{PromptTokens: len(j.prompt), Finish: FinishCancelled, Total: time.Since(j.start)}, ctx.Err()
 		}
 		<-j.done
+	}
+	if e.returnProbe != nil {
+		e.returnProbe()
 	}
 	return j.res, j.err
 }
@@ -271,6 +281,15 @@ func (e *Engine) admit() bool {
 		if e.inflight.CompareAndSwap(n, n+1) {
 			return true
 		}
+	}
+}
+
+// leave gives back j's place among the requests in flight, once: when
+// its slot finishes (before BusySlots drops, so a caller that reads a free
+// slot in Stats is admitted) or when Generate returns without a slot.
+func (e *Engine) leave(j *job) {
+	if j.left.CompareAndSwap(false, true) {
+		e.inflight.Add(-1)
 	}
 }
 

@@ -123,6 +123,11 @@ int sotto_kv_wipeable(llama_memory_t mem) {
     return caches(mem, kv) > 0;
 }
 
+int sotto_kv_iswa(llama_memory_t mem) {
+    llama_kv_cache * kv[2];
+    return caches(mem, kv) == 2;
+}
+
 int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0) {
     llama_kv_cache * kv[2];
     int n = 0;

@@ -20,6 +20,9 @@ func (e *Engine) checkWipeable() error {
 	if C.sotto_kv_wipeable(e.mem) == 0 {
 		return fmt.Errorf("%w: this model's KV memory (recurrent or hybrid) cannot be wiped per request", ErrInvalidModel)
 	}
+	if C.sotto_kv_iswa(e.mem) != 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidModel, ErrSlidingWindow)
+	}
 	return nil
 }
 

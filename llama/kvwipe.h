@@ -13,6 +13,10 @@ extern "C" {
 // zero (llama_kv_cache, or the base and SWA caches of llama_kv_cache_iswa).
 int sotto_kv_wipeable(llama_memory_t mem);
 
+// sotto_kv_iswa reports whether mem is a sliding-window (iSWA) cache: a
+// base and a SWA cache.
+int sotto_kv_iswa(llama_memory_t mem);
+
 // sotto_kv_wipe_seq zeroes the K and V bytes (every layer) of each cell
 // that holds seq and no other sequence at a position >= p0, and returns
 // how many cells it zeroed. The cells stay allocated: call

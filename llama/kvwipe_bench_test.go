@@ -76,7 +76,7 @@ func benchKVWipe(b *testing.B, m *Model, ctx int) {
 }
 
 // synthModel writes c to a temporary GGUF and loads it.
-func synthModel(b *testing.B, c synth.Config) *Model {
+func synthModel(b testing.TB, c synth.Config) *Model {
 	path := filepath.Join(b.TempDir(), "model.gguf")
 	if err := synth.WriteFile(path, c); err != nil {
 		b.Fatal(err)

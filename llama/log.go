@@ -62,5 +62,33 @@ func sottoLlamaLog(level C.int, text *C.char) {
 	if msg == "" {
 		return
 	}
+	if lvl == slog.LevelWarn && falseAlarm(msg) {
+		lvl = slog.LevelDebug
+		if !logger.Enabled(context.Background(), lvl) {
+			return
+		}
+	}
 	logger.Log(context.Background(), lvl, msg, "component", "llama.cpp")
+}
+
+// falseAlarms start llama.cpp warnings that do not apply to this engine:
+// every sequence's context is capped to the training context (Config),
+// so the unified KV cache's total exceeding it is no overflow; a model
+// needs no separator or padding token to chat; and an EOS missing from
+// the end-of-generation tokens is added to them by llama.cpp itself.
+// They are logged at debug, not as warnings an operator must chase.
+var falseAlarms = []string{
+	"llama_context: n_ctx_seq (",
+	"load: bad special token: 'tokenizer.ggml.seperator_token_id'",
+	"load: bad special token: 'tokenizer.ggml.padding_token_id'",
+	"load: special_eos_id is not in special_eog_ids",
+}
+
+func falseAlarm(msg string) bool {
+	for _, p := range falseAlarms {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return false
 }

@@ -117,10 +117,10 @@ func TestPrefixCacheEvictsLeastRecent(t *testing.T) {
 	a, b := &[32]byte{1}, &[32]byte{2}
 	turn(t, e, a, t1)
 	one := e.prefix.used.Load()
-	e.prefix.limit = one * 3 / 2 // room for one conversation of this size
+	e.prefix.shareBytes = one * 3 / 2 // room for one conversation of this size
 	turn(t, e, b, other)
-	if e.prefix.used.Load() > e.prefix.limit || len(e.prefix.entries) != 1 {
-		t.Fatalf("cache %d bytes in %d entries, cap %d", e.prefix.used.Load(), len(e.prefix.entries), e.prefix.limit)
+	if e.prefix.used.Load() > e.prefix.shareBytes || len(e.prefix.entries) != 1 {
+		t.Fatalf("cache %d bytes in %d entries, cap %d", e.prefix.used.Load(), len(e.prefix.entries), e.prefix.shareBytes)
 	}
 	if _, cached := turn(t, e, a, t1); cached != 0 {
 		t.Errorf("evicted conversation: %d cached tokens, want 0", cached)
@@ -131,9 +131,9 @@ func TestPrefixCacheEvictsLeastRecent(t *testing.T) {
 	}
 	// An entry larger than the cap is not stored at all.
 	turn(t, e, a, t2)
-	if e.prefix.used.Load() > e.prefix.limit || e.prefix.entries[*a] != nil {
+	if e.prefix.used.Load() > e.prefix.shareBytes || e.prefix.entries[*a] != nil {
 		t.Errorf("after a too-large entry: cache %d bytes, cap %d, entry stored %v",
-			e.prefix.used.Load(), e.prefix.limit, e.prefix.entries[*a] != nil)
+			e.prefix.used.Load(), e.prefix.shareBytes, e.prefix.entries[*a] != nil)
 	}
 }
 

@@ -1,6 +1,9 @@
 package llama
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // The engine side of the prefix cache (prefixcache.go): a request with a
 // PrefixKey starts from the cells of its conversation's previous prompt
@@ -40,7 +43,7 @@ func (e *Engine) keepPrefix(s *slot, reason FinishReason) {
 		return
 	}
 	e.wipeSeqFrom(s.seq, int32(len(j.prompt)))
-	e.prefix.store(j.req.PrefixKey, j.req.PrefixTTL, j.prompt, e.seqStateSize(s.seq),
+	e.prefix.store(j.req.PrefixKey, j.req.PrefixOwner, j.req.PrefixTTL, j.prompt, e.seqStateSize(s.seq),
 		func(dst []byte) int { return e.saveSeq(s.seq, dst) })
 }
 
@@ -53,4 +56,37 @@ func (e *Engine) expiryTimer() <-chan time.Time {
 		return nil
 	}
 	return time.After(d)
+}
+
+// ReclaimPrefixCache empties the conversation cache (every entry of every
+// device, wiped) and returns true once its locked memory is free, so
+// that admission can use it instead of refusing a request (issue 17,
+// item 3). All entries go, not the oldest: which entries survive a
+// partial reclaim would depend on other devices' sizes. It returns false
+// at once when there is no cache or nothing in it, and when ctx ends or
+// the engine closes first.
+func (e *Engine) ReclaimPrefixCache(ctx context.Context) bool {
+	if e.prefix == nil || e.prefix.used.Load() == 0 {
+		return false
+	}
+	done := make(chan struct{})
+	select {
+	case e.reclaim <- done:
+	case <-ctx.Done():
+		return false
+	case <-e.stopped:
+		return false
+	}
+	select {
+	case <-done:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// reclaimPrefix serves one ReclaimPrefixCache on the scheduler goroutine.
+func (e *Engine) reclaimPrefix(done chan struct{}) {
+	e.prefix.clear()
+	close(done)
 }

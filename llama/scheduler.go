@@ -23,6 +23,8 @@ func (e *Engine) run() {
 			select {
 			case <-e.wake:
 			case <-e.expiryTimer():
+			case done := <-e.reclaim:
+				e.reclaimPrefix(done)
 			case <-e.quit:
 				e.shutdown()
 				return
@@ -32,6 +34,8 @@ func (e *Engine) run() {
 			case <-e.quit:
 				e.shutdown()
 				return
+			case done := <-e.reclaim:
+				e.reclaimPrefix(done)
 			default:
 			}
 		}
@@ -49,11 +53,17 @@ func (e *Engine) admitQueued() {
 		e.prefix.expire()
 	}
 	for len(e.order) < len(e.slots) {
+		// Counted busy before it leaves the queue: Stats never shows a
+		// job in neither, which the server would read as a free place.
+		e.busy.Add(1)
 		j := e.pop()
 		if j == nil {
+			e.busy.Add(-1)
 			return
 		}
 		if j.ctx.Err() != nil {
+			e.leave(j)
+			e.busy.Add(-1)
 			e.complete(j, Result{PromptTokens: len(j.prompt), Finish: FinishCancelled}, j.ctx.Err())
 			continue
 		}
@@ -68,7 +78,6 @@ func (e *Engine) admitQueued() {
 			s.begin(j)
 			e.reusePrefix(s)
 			e.order = append(e.order, i)
-			e.busy.Add(1)
 			break
 		}
 	}
@@ -230,11 +239,13 @@ func (e *Engine) finish(s *slot, reason FinishReason, err error) {
 	e.kvUsed.Add(-int64(s.nPast))
 	res := Result{PromptTokens: len(s.job.prompt), CompletionTokens: s.generated, Finish: reason, CachedTokens: s.cached}
 	j := s.end()
+	e.leave(j)
 	e.busy.Add(-1)
 	e.complete(j, res, err)
 }
 
 func (e *Engine) complete(j *job, res Result, err error) {
+	e.leave(j)
 	res.Total = time.Since(j.start)
 	if !j.first.IsZero() {
 		res.FirstToken = j.first.Sub(j.start)

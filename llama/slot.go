@@ -17,6 +17,7 @@ import "C"
 
 import (
 	"context"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
@@ -38,6 +39,7 @@ type job struct {
 	res       Result
 	err       error
 	done      chan struct{}
+	left      atomic.Bool // its place among the requests in flight is given back (Engine.leave)
 }
 
 func (j *job) release() { j.tokBuf.Destroy() }

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"context"
+	"time"
+
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/internal/locked"
 )
@@ -38,4 +41,27 @@ func (s *Server) maxMessages() int {
 		return n
 	}
 	return 64
+}
+
+// prefixReclaimer is implemented by engines whose conversation cache can
+// give its locked memory back (llama.Engine).
+type prefixReclaimer interface {
+	ReclaimPrefixCache(ctx context.Context) bool
+}
+
+// reclaimTimeout bounds the wait for the engine's scheduler, which
+// empties the cache between two decode steps.
+const reclaimTimeout = time.Second
+
+// reclaimCache empties the engine's conversation cache when the locked
+// budget cannot admit a request: cached conversations are an
+// optimisation, a request is not. It reports whether anything was freed.
+func (s *Server) reclaimCache() bool {
+	r, ok := s.attached().(prefixReclaimer)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), reclaimTimeout)
+	defer cancel()
+	return r.ReclaimPrefixCache(ctx)
 }

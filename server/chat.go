@@ -73,6 +73,10 @@ func (s *Server) handleChat(c echo.Context) error {
 	}
 	for _, step := range steps {
 		if p := step(st); p != nil {
+			s.logRefusal(st, p)
+			if st.body == nil {
+				intake.CloseUnread(c.Response(), st.r)
+			}
 			s.refuse(c.Response(), p)
 			return nil
 		}
@@ -113,11 +117,7 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	if p := intake.CheckHead(r, s.opts.MaxBodyBytes); p != nil {
 		return p
 	}
-	size := r.ContentLength
-	if size < 0 {
-		size = s.opts.MaxBodyBytes // chunked: the most it may grow to
-	}
-	unhold, ok := s.bodies.acquire(size)
+	unhold, ok := s.bodies.Reserve(r, s.opts.MaxBodyBytes)
 	if !ok {
 		return overloaded()
 	}
@@ -136,22 +136,30 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 }
 
 func (s *Server) checkClient(st *chatState) *problem.Problem {
+	if p := s.limitAddress(st.r, st.arrived); p != nil {
+		return p
+	}
+	return s.checkPoW(st)
+}
+
+// limitAddress is the per-address rate limit of chats and enrolments.
+func (s *Server) limitAddress(r *http.Request, at time.Time) *problem.Problem {
 	// A peer without an address (a UNIX-socket client with no forwarded
 	// address) shares one bucket with every other such peer.
 	id := []byte("local")
-	if ip, err := s.clientIP(st.r); err == nil {
+	if ip, err := s.clientIP(r); err == nil {
 		id = clientip.KeyPrefix(ip).Addr().AsSlice()
 	}
 	key, err := s.keyer.Key("ip", id)
 	if err != nil {
 		return overloaded()
 	}
-	d, err := s.ipLimiter.Allow(st.r.Context(), key, st.arrived)
+	d, err := s.ipLimiter.Allow(r.Context(), key, at)
 	if err != nil || !d.Allowed {
 		s.metrics.RateLimited(metrics.ScopeIP)
 		return reject(problem.RateLimitedAfter(d.RetryAfter))
 	}
-	return s.checkPoW(st)
+	return nil
 }
 
 func (s *Server) checkEnvelope(st *chatState) *problem.Problem {
@@ -229,7 +237,8 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	need := s.AdmissionCost(len(st.body))
-	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim {
+	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim &&
+		(!s.reclaimCache() || s.budget.InUse()+need > lim) {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
 	// Admitted: the engine's queue bounds these from here on.

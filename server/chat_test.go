@@ -58,14 +58,66 @@ func TestChatGreedyMatchesEngine(t *testing.T) {
 	}
 }
 
-// TestChatCoalesced: with a coalescing window (protocol section 7) the
-// stream carries exactly the same text and final chunk.
+// TestChatCoalesced: with a coalescing window (protocol section 7, the
+// token-timing control of docs/threat-model.md) the stream carries exactly
+// the same text and final chunk, in chunks that leave only at the window's
+// ticks: the i-th chunk before the last cannot arrive earlier than i
+// windows after the request was sent (each tick sends at most one chunk,
+// and the ticker starts after the request arrives). With a window longer
+// than the generation the whole reply is one chunk, written when
+// generation ends. Neither bound depends on the machine's speed.
 func TestChatCoalesced(t *testing.T) {
-	h := newHarness(t, config{coalesce: 20 * time.Millisecond})
+	const window = 20 * time.Millisecond
+	h := newHarness(t, config{coalesce: window})
 	c := h.client(h.devices[0], crypto.SuiteX25519)
 	for i := range 3 {
-		h.wantReply(t, c.chat(prompt(i), 64), prompt(i), 64)
+		r, sent, arrivals := sendTimed(c, prompt(i), 128)
+		h.wantReply(t, r, prompt(i), 128)
+		if len(arrivals) != r.deltas || r.deltas == 0 {
+			t.Fatalf("%d arrival times for %d chunks", len(arrivals), r.deltas)
+		}
+		for k, at := range arrivals[:len(arrivals)-1] {
+			if early := time.Duration(k+1)*window - at.Sub(sent); early > 0 {
+				t.Fatalf("chunk %d of %d arrived %v after sending, %v before tick %d of a %v window",
+					k+1, r.deltas, at.Sub(sent), early, k+1, window)
+			}
+		}
 	}
+	slow := newHarness(t, config{coalesce: time.Hour})
+	c = slow.client(slow.devices[0], crypto.SuiteX25519)
+	r, _, _ := sendTimed(c, prompt(0), 128)
+	slow.wantReply(t, r, prompt(0), 128)
+	if r.deltas != 1 {
+		t.Fatalf("a reply generated within one window came in %d chunks, want 1", r.deltas)
+	}
+}
+
+// sendTimed sends one greedy chat and reads its stream, noting when each
+// text chunk arrived.
+func sendTimed(c *client, prompt string, maxTokens int) (r *result, sent time.Time, arrivals []time.Time) {
+	c.h.t.Helper()
+	s := c.seal(chatJSON(prompt, maxTokens))
+	sent = time.Now()
+	resp := c.h.post(c.http, bytes.NewReader(s.body), int64(len(s.body)), s.header)
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return c.h.read(resp, s.sc), sent, nil
+	}
+	r = &result{status: resp.StatusCode, header: resp.Header}
+	var text []byte
+	r.streamErr = crypto.ReadStream(s.sc, resp.Body, func(ch crypto.Chunk) error {
+		if ch.Final != nil {
+			r.final = *ch.Final
+			return nil
+		}
+		arrivals = append(arrivals, time.Now())
+		text = append(text, ch.Delta...)
+		r.deltas++
+		return nil
+	})
+	r.text = string(text)
+	c.h.secret(r.text)
+	return r, sent, arrivals
 }
 
 // TestChatBuffered: with streaming off (STREAMING_ENABLED=false) the

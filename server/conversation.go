@@ -41,13 +41,17 @@ func (s *Server) setConversation(st *chatState, req *engine.Request) {
 	if !s.opts.ConversationCache || st.req.CacheSecret == nil || st.conversation != nil {
 		return
 	}
+	owner, err := s.logIDs.prefixOwner(st.device.Alg().String(), st.device.Bytes())
+	if err != nil {
+		return
+	}
 	buf, err := s.budget.Alloc(conversationScratch)
 	if err != nil {
 		return
 	}
 	st.conversation = buf
 	key := conversationKey(buf.Bytes(), st.req.CacheSecret, st.device)
-	req.PrefixKey = key
+	req.PrefixKey, req.PrefixOwner = key, owner
 	req.PrefixTTL = time.Duration(st.req.CacheTTL) * time.Second // 0: the engine's cap
 }
 

@@ -148,8 +148,8 @@ func TestConversationCacheOff(t *testing.T) {
 }
 
 // TestConversationCacheCap: the locked memory the cache holds at rest
-// stays within SOTTO_PREFIX_CACHE_BYTES; a cap that fits one conversation
-// evicts the least recently stored one for the next.
+// stays within SOTTO_PREFIX_CACHE_BYTES; a device share that fits one
+// conversation evicts the device's least recently stored one for the next.
 func TestConversationCacheCap(t *testing.T) {
 	first := []convMsg{{"user", prompt(3)}}
 	// One conversation's entry, measured on an uncapped cache.
@@ -161,7 +161,8 @@ func TestConversationCacheCap(t *testing.T) {
 	if entry <= 0 {
 		t.Fatalf("a stored conversation holds %d locked bytes", entry)
 	}
-	limit := entry + entry/2
+	// Each of the engine's 8 device shares fits one conversation.
+	limit := 8 * (entry + entry/2)
 	h = newHarness(t, config{prefixCacheBytes: limit})
 	c = h.client(h.devices[0], crypto.SuiteX25519)
 	base = h.budget.InUse()

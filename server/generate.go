@@ -3,12 +3,14 @@ package server
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
+	"github.com/sottolabs/sotto/server/problem"
 )
 
 // keepAliveEvery is how often an SSE comment keeps an idle stream open
@@ -202,8 +204,11 @@ func engineErrorCode(err error) string {
 	return "internal"
 }
 
-// observe records the request's metrics and its one log line: counts and
-// durations, and a hashed request id; never content.
+// observe records the request's metrics and its one log line: the
+// hashed request id and how it finished. Token counts and durations are
+// debug only: together with a rid they give a log reader the length of
+// one conversation, which the padding hides from the network
+// (docs/operations.md, Logs).
 func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	end := s.now()
 	m := s.metrics
@@ -216,10 +221,24 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
 	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
 	m.RequestFinished()
-	s.log.Info("chat",
-		"rid", s.logIDs.hashed(st.hdr.RID[:]),
-		"finish", finalChunk(g).Reason,
+	rid, finish := s.logIDs.hashed(st.hdr.RID[:]), finalChunk(g).Reason
+	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
+		s.log.Info("chat", "rid", rid, "finish", finish)
+		return
+	}
+	s.log.Debug("chat", "rid", rid, "finish", finish,
 		"prompt_tokens", g.res.PromptTokens,
 		"completion_tokens", g.res.CompletionTokens,
 		"ms", end.Sub(st.arrived).Milliseconds())
+}
+
+// logRefusal is a refused request's one log line: the problem's name and
+// status, and the hashed request id once the header has been read; never
+// content, key, signature or address.
+func (s *Server) logRefusal(st *chatState, p *problem.Problem) {
+	if st.hdr.RID == ([16]byte{}) {
+		s.log.Info("refused", "problem", p.Name, "status", p.Status)
+		return
+	}
+	s.log.Info("refused", "problem", p.Name, "status", p.Status, "rid", s.logIDs.hashed(st.hdr.RID[:]))
 }

@@ -23,6 +23,8 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/device/attest/attesttest"
+	"github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
@@ -99,6 +101,8 @@ type config struct {
 	shapeFrame        time.Duration // shaped streams' frame interval; 0: unshaped
 	contextPerSlot    int           // 0: 256
 	tls               bool          // serve HTTPS (httptest's certificate)
+	prefixDevices     int           // the engine's device shares; 0: its default
+	enrolment         bool          // policy attested, with the enrolment endpoints (enroll_test.go)
 }
 
 // harness is one server over loopback with its own engine, keys, devices,
@@ -122,6 +126,9 @@ type harness struct {
 	// sent, reply texts received (checked at cleanup).
 	secretsMu sync.Mutex
 	secrets   []string
+	// enrolment (cfg.enrolment): the service and the test App Attest CA.
+	enrol   *enrol.Service
+	appleCA *attesttest.AppleCA
 }
 
 func newHarness(t testing.TB, cfg config) *harness {
@@ -140,6 +147,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Slots: cfg.slots, ContextPerSlot: cmp.Or(cfg.contextPerSlot, 256), Threads: 1,
 		QueueDepth: engineQueue, MaxTokensCap: 256, Budget: h.budget,
 		PrefixCacheBytes: cfg.prefixCacheBytes, PrefixCacheMaxTTL: cfg.prefixMaxTTL,
+		PrefixCacheDevices: cfg.prefixDevices,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -182,6 +190,10 @@ func newHarness(t testing.TB, cfg config) *harness {
 		now = cfg.clock.Now
 	}
 	log := slog.New(slog.NewJSONHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	var policy device.Policy = allow
+	if cfg.enrolment {
+		policy = h.newEnrolment(now)
+	}
 	h.srv, err = server.New(server.Options{
 		RequestTTL:          cmp.Or(cfg.requestTTL, replay.DefaultWindow),
 		MaxBodyBytes:        int64(crypto.MaxBodySize(crypto.SuiteXWing)),
@@ -204,7 +216,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Engine:        e,
 		Keys:          h.store,
 		Replay:        replay.NewMemoryClock(cfg.replayCapacity, now),
-		Devices:       allow,
+		Devices:       policy,
 		PoW:           issuer,
 		IPLimiter:     ratelimit.NewMemory(cfg.ipPerMinute, cfg.ipBurst, 10_000),
 		DeviceLimiter: ratelimit.NewMemory(cfg.devPerMinute, cfg.devBurst, 10_000),
@@ -214,6 +226,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		Log:           log,
 		ClientIP:      clientip.New(nil, false).ClientIP,
 		Now:           now,
+		Enrolment:     h.enrol,
 	})
 	if err != nil {
 		t.Fatal(err)

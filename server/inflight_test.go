@@ -3,10 +3,15 @@
 package server_test
 
 import (
+	"bufio"
+	"bytes"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/server/problem"
@@ -45,6 +50,8 @@ func TestInflightBodyCap(t *testing.T) {
 	c := h.client(h.devices[0], crypto.SuiteX25519)
 
 	finish := make(chan struct{})
+	release := sync.OnceFunc(func() { close(finish) })
+	t.Cleanup(release) // a failure below must not leave the slow requests (and the harness) waiting
 	var wg sync.WaitGroup
 	statuses := make([]int, 2)
 	for i := range 2 {
@@ -57,12 +64,45 @@ func TestInflightBodyCap(t *testing.T) {
 	}
 	r := c.send(c.seal(probe)) // refused before its body is read
 	wantProblem(t, r, http.StatusServiceUnavailable, problem.Overloaded)
-	close(finish)
+	stalledRefusal(t, h, c.seal(probe))
+	release()
 	wg.Wait()
 	if statuses[0] != http.StatusOK || statuses[1] != http.StatusOK {
 		t.Fatalf("slow requests: %v, want both 200", statuses)
 	}
 	if r := c.chat(prompt(0), 4); r.status != http.StatusOK {
 		t.Fatalf("after the slow bodies completed: %d %s", r.status, r.body)
+	}
+}
+
+// stalledRefusal sends all of s's body but its last byte, then reads the
+// answer: a request refused before its body is read is answered at once,
+// on a connection the server then closes, not after net/http has waited
+// for the rest of the body.
+func stalledRefusal(t *testing.T, h *harness, s *sealed) {
+	t.Helper()
+	conn, err := net.Dial("tcp", h.ts.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "POST /api/chat HTTP/1.1\r\nHost: sotto\r\nContent-Length: %d\r\n", len(s.body))
+	for k, vs := range s.header {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, vs[0])
+	}
+	head.WriteString("\r\n")
+	head.Write(s.body[:len(s.body)-1])
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a server that drains first fails here instead of hanging
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("stalled request over the cap: no answer before its body ended: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || !resp.Close {
+		t.Fatalf("stalled request over the cap: %d, Connection close %v; want 503 and close", resp.StatusCode, resp.Close)
 	}
 }

@@ -206,6 +206,8 @@ func TestProofOfWorkAuto(t *testing.T) {
 	s.header.Set("Sotto-PoW", answer)
 	wantProblem(t, c.send(s), 503, problem.Overloaded)
 	st.free()
+	// A free slot by Stats is a place a new Generate gets (llama
+	// TestFreeSlotIsAdmission): the next chat is admitted and served.
 	waitFor(t, "the engine to go idle", 30*time.Second, func() bool { return h.engine.Stats().BusySlots == 0 })
 	h.wantReply(t, c.chat(prompt(1), 4), prompt(1), 4)
 }

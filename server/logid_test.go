@@ -42,3 +42,22 @@ func TestHashedIDIsKeyed(t *testing.T) {
 		t.Fatalf("opened key not destroyed: %d bytes in use", budget.InUse())
 	}
 }
+
+// TestPrefixOwner: one device is one owner of the engine's prefix-cache
+// shares, another device (or the same key under another algorithm) is
+// another, and another process names them differently.
+func TestPrefixOwner(t *testing.T) {
+	budget := locked.NewBudget(locked.Unlimited)
+	l, _ := newLogIDs(budget)
+	a1, err := l.prefixOwner("ed25519", []byte{1, 2, 3})
+	a2, _ := l.prefixOwner("ed25519", []byte{1, 2, 3})
+	b, _ := l.prefixOwner("ed25519", []byte{1, 2, 4})
+	c, _ := l.prefixOwner("p256", []byte{1, 2, 3})
+	if err != nil || a1 != a2 || a1 == b || a1 == c {
+		t.Fatalf("owners %x %x %x %x (%v): want one per device", a1, a2, b, c, err)
+	}
+	other, _ := newLogIDs(budget)
+	if o, _ := other.prefixOwner("ed25519", []byte{1, 2, 3}); o == a1 {
+		t.Fatal("another process derived the same owner")
+	}
+}

@@ -120,7 +120,7 @@ func promtool(t *testing.T, exposition []byte) {
 		if testenv.InCI() {
 			t.Fatal("promtool not on PATH in CI")
 		}
-		t.Log("promtool not on PATH: metrics lint skipped")
+		t.Log("promtool not on PATH (apt-get install prometheus): metrics lint skipped")
 		return
 	}
 	cmd := exec.Command(path, "check", "metrics")

@@ -27,12 +27,15 @@ import (
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/engine"
 	"github.com/sottolabs/sotto/internal/locked"
+	"github.com/sottolabs/sotto/server/cors"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -88,11 +91,14 @@ type Options struct {
 	// ConversationCache honours requests' cache member (the engine has a
 	// prefix cache, SOTTO_PREFIX_CACHE_BYTES > 0); off, it is ignored.
 	ConversationCache bool
+	// CORSOrigins may call /api/pubkey and /api/chat from a browser
+	// (SOTTO_CORS_ORIGINS; server/cors); empty: no CORS.
+	CORSOrigins []string
 }
 
 // DefaultInflightBodyBytes caps the bytes of request bodies held before
 // admission when Options.InflightBodyBytes is zero (SOTTO_INFLIGHT_BODY_BYTES).
-const DefaultInflightBodyBytes = 64 << 20
+const DefaultInflightBodyBytes = intake.DefaultInflightBodyBytes
 
 // DefaultWriteTimeout bounds one write and flush of a stream when
 // Options.WriteTimeout is zero (SOTTO_WRITE_TIMEOUT_SECONDS).
@@ -117,6 +123,9 @@ type Deps struct {
 	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time // nil: time.Now
 	Rand          io.Reader        // nil: crypto/rand
+	// Enrolment serves POST /api/enroll and its challenge (attested
+	// device policies); nil: no enrolment endpoints.
+	Enrolment *enrol.Service
 }
 
 // Server serves the API. Ready reports whether it accepts chats.
@@ -137,11 +146,13 @@ type Server struct {
 	clientIP      func(*http.Request) (netip.Addr, error)
 	rand          io.Reader
 	accounts      *tokenAccounts
-	bodies        *bodyGate
+	bodies        *intake.BodyGate
 	keyer         *ratelimit.SealedKeyer
 	logIDs        *logIDs
 	ready         atomic.Bool
 	echo          *echo.Echo
+	enrol         *enrol.Service // nil without enrolment
+	enrolMetrics  *enrolMetrics
 }
 
 // engineRef holds the attached engine (an interface) for atomic.Pointer.
@@ -181,7 +192,7 @@ func New(opts Options, d Deps) (*Server, error) {
 		d.Metrics.SetReplayRegister(r)
 	}
 	s.accounts = newTokenAccounts(maxTokenAccounts)
-	s.bodies = newBodyGate(opts.InflightBodyBytes)
+	s.bodies = intake.NewBodyGate(opts.InflightBodyBytes)
 	var err error
 	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
@@ -191,6 +202,12 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	if err := d.Metrics.Registry().Register(s.accounts); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if d.Enrolment != nil {
+		s.enrol = d.Enrolment
+		if s.enrolMetrics, err = newEnrolMetrics(d.Metrics.Registry()); err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
 	}
 	s.echo = s.routes()
 	if d.Engine != nil {
@@ -237,13 +254,16 @@ func (s *Server) routes() *echo.Echo {
 	e.HideBanner = true
 	e.HidePort = true
 	e.HTTPErrorHandler = s.httpError
-	e.POST(wire.PathChat, s.handleChat)
-	e.GET(wire.PathPubkey, s.handlePubkey)
+	cors.Routes(e, cors.New(s.opts.CORSOrigins), s.handleChat, s.handlePubkey)
 	e.GET(wire.PathHealthLive, s.handleLive)
 	e.GET(wire.PathHealthReady, s.handleReady)
 	e.GET(wire.PathHealth, s.handleReady)
 	if s.opts.ServeCapacity {
 		e.GET(wire.PathCapacity, s.handleCapacity)
+	}
+	if s.enrol != nil {
+		e.POST(wire.PathEnrollChallenge, s.handleEnrollChallenge)
+		e.POST(wire.PathEnroll, s.handleEnroll)
 	}
 	if s.opts.MetricsOnMainListen {
 		e.GET(wire.PathMetrics, echo.WrapHandler(s.metrics.Handler()))

@@ -31,7 +31,8 @@ func mustUnit(t *testing.T, name string) unit {
 
 // TestMultiNodeUnits checks what the router and worker units promise
 // beyond systemd-analyze: the roles, no key or model on the router, the
-// worker tied to WireGuard and listening on its tunnel address, both
+// worker tied to WireGuard and listening on its tunnel address, a memory
+// cap on the router, both
 // limited to loopback and the tunnel, and a private metrics listener.
 func TestMultiNodeUnits(t *testing.T) {
 	router, worker := mustUnit(t, "sotto-router.service"), mustUnit(t, "sotto-worker.service")
@@ -43,6 +44,9 @@ func TestMultiNodeUnits(t *testing.T) {
 		if _, ok := renv[k]; ok {
 			t.Errorf("router unit sets %s: a router holds no private key and runs no model", k)
 		}
+	}
+	if router.last("Service.MemoryMax") == "" {
+		t.Error("router unit: no MemoryMax (the public edge's heap must be bounded, issue 17 item 1)")
 	}
 	for _, k := range []string{"Unit.After", "Unit.Requires"} {
 		if !strings.Contains(strings.Join(worker[k], " "), "wg-quick@wg0.service") {

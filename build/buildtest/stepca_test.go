@@ -14,17 +14,27 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sottolabs/sotto/internal/testenv"
 	"github.com/sottolabs/sotto/server/tlsreload"
 )
 
-// stepTools returns the paths of smallstep's step and step-ca, or skips:
-// Debian packages neither, so CI cannot install them and skips too.
+// stepInstall is how .ci/run installs step and step-ca, which Debian does
+// not package (keep the versions in step with .ci/run).
+const stepInstall = "go install github.com/smallstep/cli/cmd/step@v0.30.2 && " +
+	"go install github.com/smallstep/certificates/cmd/step-ca@v0.30.2"
+
+// stepTools returns the paths of smallstep's step and step-ca, or skips
+// with the command that installs them; in CI, where .ci/run installs
+// them into bin/tools, a missing one fails.
 func stepTools(t *testing.T) (step, stepCA string) {
 	t.Helper()
 	step, err1 := exec.LookPath("step")
 	stepCA, err2 := exec.LookPath("step-ca")
 	if err1 != nil || err2 != nil {
-		t.Skip("buildtest: step and step-ca not found (not packaged by Debian: smallstep's step-cli and step-ca releases)")
+		if testenv.InCI() {
+			t.Fatal("buildtest: step or step-ca not on PATH: .ci/run must install them (" + stepInstall + ")")
+		}
+		t.Skip("buildtest: step and step-ca not found (not packaged by Debian; " + stepInstall + ")")
 	}
 	return step, stepCA
 }
@@ -187,8 +197,7 @@ func handshake(t *testing.T, tlsDir string, worker *tlsreload.CertReloader) *x50
 		}
 		served <- err
 	}()
-	cfg := tlsreload.ClientMTLS(router, pool, nil)
-	cfg.ServerName = "10.77.0.11"
+	cfg := tlsreload.ClientMTLS(router, pool, nil, "10.77.0.11")
 	c, err := tls.Dial("tcp", ln.Addr().String(), cfg)
 	if err != nil {
 		t.Fatalf("router handshake: %v", err)

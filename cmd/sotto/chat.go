@@ -43,10 +43,14 @@ var chatOpts struct {
 	seed                                          uint64
 	dev, verbose, quiet                           bool
 	noCache                                       bool
+	enrolSoftware                                 bool
 }
 
 var chatCmd = &cobra.Command{
-	Use:   "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
+	Use: "chat [--dev | --server URL --pin KEY] [-p PROMPT]",
+	Example: `  sotto chat --dev                                  # against make run (or sotto serve) here
+  sotto chat --dev -p "Tell me a story"
+  sotto chat --server https://sotto.example --pin ed25519:... --device-key phone.key`,
 	Short: "Chat with a Sotto server, end-to-end encrypted",
 	Long: "chat seals each request to the server's published key, verified against the pinned\n" +
 		"signing key (--pin, --pin-file, or the key directory with --dev), signs it with the\n" +
@@ -69,6 +73,9 @@ func runChat(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	defer closeKey()
+	if err := chatEnrol(cmd, c, dev); err != nil {
+		return err
+	}
 	sess := newChatSession(cmd, c, dev)
 	defer sess.stop()
 	if chatOpts.system != "" {
@@ -89,12 +96,17 @@ func newChatClient(cmd *cobra.Command) (*client.Client, device.Key, func(), erro
 		setDefault(&chatOpts.deviceKey, devDeviceKey)
 	}
 	if chatOpts.server == "" {
-		return nil, device.Key{}, nil, errors.New("chat: no server (--server URL, or --dev)")
+		return nil, device.Key{}, nil, hint{"no server was given",
+			"pass --server URL (and --pin), or --dev for the development server of make run"}.wrap(errors.New("chat: no server"))
+	}
+	if err := checkServerURL(chatOpts.server); err != nil {
+		return nil, device.Key{}, nil, err
 	}
 	pin, err := chatPin()
 	if err != nil {
 		return nil, device.Key{}, nil, err
 	}
+	chatKeyID = keyconfig.SigningKeyID(pin)
 	httpClient, err := chatHTTPClient(chatOpts.caFile)
 	if err != nil {
 		return nil, device.Key{}, nil, err
@@ -130,7 +142,7 @@ func openClientWithKey(cfg client.Config, suiteName, deviceKeyFlag string) (*cli
 	}
 	priv, err := device.ReadKeyFile(keyPath, budget)
 	if err != nil {
-		return nil, device.Key{}, nil, err
+		return nil, device.Key{}, nil, deviceKeyError(keyPath, err)
 	}
 	cfg.Suite, cfg.DeviceKey = suite, ed25519.PrivateKey(priv.Bytes())
 	pub, err := device.PublicKey(cfg.DeviceKey)
@@ -204,7 +216,9 @@ func chatPin() (ed25519.PublicKey, error) {
 		}
 		s, err := keys.Open(devKeyDir, budget)
 		if err != nil {
-			return nil, fmt.Errorf("chat: --dev needs the key directory of make run: %w", err)
+			return nil, hint{"--dev reads the pin from the key directory " + devKeyDir + ", which cannot be opened",
+				"start the development server first (make run, or sotto serve in this directory: it creates " + devKeyDir + ")"}.
+				wrap(fmt.Errorf("chat: --dev: %w", err))
 		}
 		defer s.Close()
 		return append(ed25519.PublicKey(nil), s.SigningPublicKey()...), nil
@@ -275,6 +289,7 @@ func init() {
 	f.BoolVar(&chatOpts.verbose, "verbose", false, "also print the finish reason and prompt tokens to standard error")
 	f.BoolVar(&chatOpts.noCache, "no-cache", false, "interactive mode: do not let the server keep the conversation's prompt between turns (each turn reads the whole history again)")
 	f.BoolVar(&chatOpts.quiet, "quiet", false, "do not print tokens, time to first token and tokens/s after each reply")
+	f.BoolVar(&chatOpts.enrolSoftware, "enrol-software", false, "first enrol the device key with the INSECURE software attester (development servers with SOTTO_ENROL_SOFTWARE only; docs/enrolment.md)")
 	chatCmd.MarkFlagsMutuallyExclusive("pin", "pin-file")
 	rootCmd.AddCommand(chatCmd)
 }

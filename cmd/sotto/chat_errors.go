@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -47,6 +48,12 @@ var problemHints = map[string]hint{
 		"retry; the server is protecting itself from load"},
 	wire.ProblemInternal: {"the server failed while handling the request",
 		"retry; if it persists, its operator can read the server's log (it never holds the conversation)"},
+	wire.ProblemWorkerLost: {"the router's worker was lost after the request reached it, before it answered",
+		"retry (every attempt uses a fresh id); the router sends it to a healthy worker"},
+	wire.ProblemWorkerTimeout: {"the router's worker did not start answering in time",
+		"retry (every attempt uses a fresh id); if it persists, the workers are overloaded or stuck"},
+	wire.ProblemAttestation: {"the server refused this device's enrolment (its attestation, challenge or signature did not verify, or the device is revoked)",
+		"retry the enrolment; if the code names a platform or environment, the server's SOTTO_ENROL_* settings do not accept this client (docs/enrolment.md)"},
 }
 
 // describeChatError adds what happened and what to do to err.
@@ -71,12 +78,17 @@ func problemHint(pe *client.ProblemError, dev device.Key) hint {
 	}
 	switch pe.Name {
 	case wire.ProblemDevice:
+		if chatOpts.enrolSoftware {
+			return hint{"the server did not accept this device's enrolment credential, or it trusts only its allow-list",
+				"check the server's SOTTO_DEVICE_POLICY (attested) and SOTTO_ENROL_* settings (docs/enrolment.md)"}
+		}
 		key := dev.String()
 		if key == "" {
 			key = "$(sotto device show --key DEVICE-KEY-FILE)"
 		}
 		return hint{"this device is not enrolled on the server (its key is not on the allow-list)",
-			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint()}
+			"on the server, run:\n    sotto device allow " + key + " --allow-list " + allowListHint() +
+				"\n  then retry: the server re-reads its allow-list within a second of the change (no restart, no SIGHUP)"}
 	case wire.ProblemRateLimited:
 		return hint{"this device or address sent too many requests", wait}
 	case wire.ProblemOverloaded:
@@ -130,6 +142,9 @@ func transportHint(err error) (hint, bool) {
 	var unknownCA x509.UnknownAuthorityError
 	var hostErr x509.HostnameError
 	switch {
+	case plainHTTPServer(err):
+		return hint{"the server at " + chatOpts.server + " speaks plain HTTP, not TLS",
+			"use http:// (the development server of make run: --server http://127.0.0.1:8080, or --dev)"}, true
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return hint{"nothing answers at " + chatOpts.server, "start the server (make run), or check --server"}, true
 	case errors.As(err, &unknownCA), errors.As(err, &hostErr):
@@ -144,6 +159,14 @@ func transportHint(err error) (hint, bool) {
 		return hint{"the reply stream was cut or altered on the way", "retry; if it persists, check proxies between you and the server"}, true
 	}
 	return hint{}, false
+}
+
+// plainHTTPServer reports an https:// request answered in plain HTTP.
+// net/http reports it as a bare string, so the text is matched; a TLS
+// record that is no TLS at all is matched by type.
+func plainHTTPServer(err error) bool {
+	var rh tls.RecordHeaderError
+	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client")
 }
 
 // describeFinishError explains a generation that failed after it began.

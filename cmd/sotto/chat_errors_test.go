@@ -48,7 +48,8 @@ func TestHintsExact(t *testing.T) {
 	}{
 		{&client.ProblemError{Status: 401, Name: wire.ProblemDevice}, "client: server refused the request: 401 device\n" +
 			"  what happened: this device is not enrolled on the server (its key is not on the allow-list)\n" +
-			"  what to do: on the server, run:\n    sotto device allow ed25519:" + strings.Repeat("A", 43) + " --allow-list dev/allow-list"},
+			"  what to do: on the server, run:\n    sotto device allow ed25519:" + strings.Repeat("A", 43) + " --allow-list dev/allow-list\n" +
+			"  then retry: the server re-reads its allow-list within a second of the change (no restart, no SIGHUP)"},
 		{&client.ProblemError{Status: 400, Name: wire.ProblemRequest, Code: crypto.CodeTopK}, "client: server refused the request: 400 request (code range:top_k)\n" +
 			"  what happened: the server refused the request's parameters (code range:top_k)\n" +
 			"  what to do: bring top_k into the server's range"},

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +23,11 @@ type chatSession struct {
 	base []client.Message
 	conv *client.Conversation
 	intr *interrupts
+	// The interactive session: the conversation so far, and the numbers
+	// /stats prints.
+	history []client.Message
+	failed  int
+	totals  sessionTotals
 }
 
 func newChatSession(cmd *cobra.Command, c *client.Client, dev device.Key) *chatSession {
@@ -45,44 +49,32 @@ type inputLine struct {
 	err  error
 }
 
-// readLines reads in on its own goroutine, so that a Ctrl-C at the prompt
-// is seen while the read blocks. The channel is closed at end of input.
-func readLines(in io.Reader) <-chan inputLine {
-	ch := make(chan inputLine)
-	go func() {
-		defer close(ch)
-		sc := bufio.NewScanner(in)
-		sc.Buffer(make([]byte, 0, 64<<10), maxInputLine)
-		for sc.Scan() {
-			ch <- inputLine{text: sc.Text()}
-		}
-		if err := sc.Err(); err != nil {
-			ch <- inputLine{err: err}
-		}
-	}()
-	return ch
-}
-
-// loop is the interactive mode: one user message per input line, /reset
-// forgets the conversation, /exit (or end of input, or Ctrl-C while no
-// reply is being written) quits. A failed turn is reported and left out
-// of the conversation; the command then fails at the end. A stopped reply
-// stays in it as far as it was shown.
+// loop is the interactive mode: one user message per input line; the
+// commands of chat_commands.go (/help, /reset, /stats, /quit) are handled
+// here and never sent. End of input, or Ctrl-C while no reply is being
+// written, quits. A failed turn is reported and left out of the
+// conversation; the command then fails at the end. A stopped reply stays
+// in it as far as it was shown.
 func (s *chatSession) loop(in io.Reader) error {
-	lines := readLines(in)
-	history := s.base[:len(s.base):len(s.base)]
+	stderr := s.cmd.ErrOrStderr()
+	src, editing := newLineSource(in, stderr)
+	defer src.close()
+	s.history = s.base[:len(s.base):len(s.base)]
 	s.newConversation()
 	defer func() { s.conv.Forget() }() // the current one, after any /reset
-	prompt, stderr := isTerminal(in), s.cmd.ErrOrStderr()
-	failed := 0
+	prompt := isTerminal(in) && !editing
+	if isTerminal(in) {
+		fmt.Fprintln(stderr, s.banner())
+	}
 	for !s.intr.quitting() {
 		if prompt {
 			fmt.Fprint(stderr, "> ")
 		}
+		src.ready()
 		var line inputLine
 		var ok bool
 		select {
-		case line, ok = <-lines:
+		case line, ok = <-src.lines():
 		case <-s.intr.quit:
 			fmt.Fprintln(stderr)
 		}
@@ -93,27 +85,25 @@ func (s *chatSession) loop(in io.Reader) error {
 			return fmt.Errorf("chat: reading input: %w", line.err)
 		}
 		text := strings.TrimSpace(line.text)
-		switch text {
-		case "":
-			continue
-		case "/exit":
-			return failedTurns(failed)
-		case "/reset":
-			history = s.base[:len(s.base):len(s.base)]
-			s.newConversation()
-			fmt.Fprintln(stderr, "[conversation cleared]")
+		if text == "" {
 			continue
 		}
-		msgs := append(history[:len(history):len(history)], client.Message{Role: client.RoleUser, Content: text})
+		if quit, handled := s.command(text); handled {
+			if quit {
+				break
+			}
+			continue
+		}
+		msgs := append(s.history[:len(s.history):len(s.history)], client.Message{Role: client.RoleUser, Content: text})
 		reply, err := s.turn(msgs)
 		if err != nil && !errors.Is(err, errStopped) {
 			fmt.Fprintln(stderr, "sotto:", err)
-			failed++
+			s.failed++
 			continue
 		}
-		history = append(msgs, client.Message{Role: client.RoleAssistant, Content: reply})
+		s.history = append(msgs, client.Message{Role: client.RoleAssistant, Content: reply})
 	}
-	return failedTurns(failed)
+	return failedTurns(s.failed)
 }
 
 func failedTurns(n int) error {

@@ -138,7 +138,8 @@ func TestChatInteractiveFailedTurn(t *testing.T) {
 	wantErr := regexp.MustCompile(`^sotto: client: server refused the request: 401 device\n` +
 		`  what happened: this device is not enrolled on the server \(its key is not on the allow-list\)\n` +
 		`  what to do: on the server, run:\n` +
-		`    sotto device allow ed25519:[A-Za-z0-9_-]{43} --allow-list <the server's SOTTO_ALLOW_LIST file>\n$`)
+		`    sotto device allow ed25519:[A-Za-z0-9_-]{43} --allow-list <the server's SOTTO_ALLOW_LIST file>\n` +
+		`  then retry: the server re-reads its allow-list within a second of the change \(no restart, no SIGHUP\)\n$`)
 	if !wantErr.MatchString(errOut) || strings.Contains(errOut, "secret") {
 		t.Errorf("stderr = %q, want %s", errOut, wantErr)
 	}

@@ -51,6 +51,7 @@ func (s *chatSession) turn(msgs []client.Message) (string, error) {
 		return "", describeFinishError(res.ErrorCode)
 	}
 	printTurnStats(s.cmd.ErrOrStderr(), res, clock)
+	s.totals.add(res)
 	return reply.String(), nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -19,7 +18,9 @@ var configCmd = &cobra.Command{
 }
 
 var configCheckCmd = &cobra.Command{
-	Use:   "check [--env-file F]",
+	Use: "check [--env-file F]",
+	Example: `  sotto config check
+  sotto config check --env-file /etc/sotto/sotto.env`,
 	Short: "Print the effective configuration and every problem in it",
 	Long: `Read the configuration exactly as sotto serve does (the environment, backed
 by the .env file), print every variable's effective value as VAR=value
@@ -27,12 +28,16 @@ by the .env file), print every variable's effective value as VAR=value
 there is a problem. Variables: docs/operations.md.`,
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		return configCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), configEnvFile)
+		lookup, err := dotEnvLookup(cmd, configEnvFile)
+		if err != nil {
+			return err
+		}
+		return configCheck(cmd.OutOrStdout(), cmd.ErrOrStderr(), lookup)
 	},
 }
 
 func init() {
-	configCheckCmd.Flags().StringVar(&configEnvFile, "env-file", ".env", "dotenv file read before the environment (the environment wins), as for sotto serve")
+	configCheckCmd.Flags().StringVar(&configEnvFile, "env-file", ".env", envFileUsage)
 	configCmd.AddCommand(configCheckCmd)
 	rootCmd.AddCommand(configCmd)
 }
@@ -40,11 +45,7 @@ func init() {
 // errConfigInvalid is returned after the problems have been printed.
 var errConfigInvalid = errors.New("config: the configuration has problems (listed above)")
 
-func configCheck(stdout, stderr io.Writer, envFile string) error {
-	lookup, err := config.WithDotEnv(os.LookupEnv, envFile)
-	if err != nil {
-		return err
-	}
+func configCheck(stdout, stderr io.Writer, lookup config.Lookup) error {
 	cfg, checkErr := config.Check(lookup)
 	for _, s := range config.Effective(cfg) {
 		fmt.Fprintf(stdout, "%s=%s\n", s.Var, s.Value)

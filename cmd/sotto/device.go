@@ -13,8 +13,9 @@ import (
 	"github.com/sottolabs/sotto/crypto/device"
 )
 
-// defaultAllowList is the device allow-list of a packaged install.
-const defaultAllowList = "/etc/sotto/devices.allow"
+// defaultAllowList is the device allow-list of a packaged install: the
+// units', .env.production's and docs/deployment.md's SOTTO_ALLOW_LIST.
+const defaultAllowList = "/etc/sotto/devices"
 
 var deviceOpts struct {
 	out, key, allowList string
@@ -26,7 +27,9 @@ var deviceCmd = &cobra.Command{
 }
 
 var deviceInitCmd = &cobra.Command{
-	Use:   "init [--out F]",
+	Use: "init [--out F]",
+	Example: `  sotto device init                       # $XDG_CONFIG_HOME/sotto/device.key
+  sotto device init --out phone.key`,
 	Short: "Create a device key file (0600) and print its public Sotto-Device value",
 	Args:  cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
@@ -47,7 +50,7 @@ var deviceInitCmd = &cobra.Command{
 			return fmt.Errorf("device: %w", err)
 		}
 		if err := device.WriteKeyFile(path, priv.Bytes(), budget); err != nil {
-			return err
+			return deviceExistsError(path, err)
 		}
 		k, err := device.PublicKey(ed25519.PrivateKey(priv.Bytes()))
 		if err != nil {
@@ -73,7 +76,7 @@ var deviceShowCmd = &cobra.Command{
 		}
 		priv, err := device.ReadKeyFile(path, budget)
 		if err != nil {
-			return err
+			return deviceKeyError(path, err)
 		}
 		defer priv.Destroy()
 		k, err := device.PublicKey(ed25519.PrivateKey(priv.Bytes()))
@@ -86,13 +89,15 @@ var deviceShowCmd = &cobra.Command{
 }
 
 var deviceAllowCmd = &cobra.Command{
-	Use:   "allow PUBLIC-KEY [--allow-list F]",
+	Use: "allow PUBLIC-KEY [--allow-list F]",
+	Example: `  sotto device allow "$(sotto device show --key dev/device.key)" --allow-list dev/allow-list
+  sotto device allow ed25519:3Nc0... --allow-list /etc/sotto/devices`,
 	Short: "Add a device's public key (ed25519:... or p256:...) to the allow-list",
 	Args:  cobra.ExactArgs(1),
 	RunE: func(cmd *cobra.Command, args []string) error {
 		k, err := device.ParseKey(args[0])
 		if err != nil {
-			return err
+			return keyArgError(err)
 		}
 		err = device.Allow(deviceOpts.allowList, k)
 		if errors.Is(err, device.ErrListed) {
@@ -102,7 +107,7 @@ var deviceAllowCmd = &cobra.Command{
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(cmd.OutOrStdout(), "allowed in %s\n", deviceOpts.allowList)
+		fmt.Fprintf(cmd.OutOrStdout(), "allowed in %s (a running server re-reads it within a second)\n", deviceOpts.allowList)
 		return nil
 	},
 }
@@ -124,6 +129,6 @@ func init() {
 	deviceInitCmd.Flags().StringVar(&deviceOpts.out, "out", "", "device key file to create (default $XDG_CONFIG_HOME/sotto/device.key)")
 	deviceShowCmd.Flags().StringVar(&deviceOpts.key, "key", "", "device key file (default $XDG_CONFIG_HOME/sotto/device.key)")
 	deviceAllowCmd.Flags().StringVar(&deviceOpts.allowList, "allow-list", defaultAllowList, "allow-list file")
-	deviceCmd.AddCommand(deviceInitCmd, deviceShowCmd, deviceAllowCmd)
+	deviceCmd.AddCommand(deviceInitCmd, deviceShowCmd, deviceAllowCmd, deviceRevokeCmd)
 	rootCmd.AddCommand(deviceCmd)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 
 	"github.com/spf13/cobra"
 
@@ -17,7 +16,9 @@ var doctorOpts struct {
 }
 
 var doctorCmd = &cobra.Command{
-	Use:   "doctor [--env-file F] [--user U]",
+	Use: "doctor [--env-file F] [--user U]",
+	Example: `  sotto doctor                                        # development, in the directory of make run
+  sudo -u sotto sotto doctor --env-file /etc/sotto/sotto.env`,
 	Short: "Check this host and the configuration before serving",
 	Long: `Check what the server cannot fix itself, one line per finding with what to
 do: swap, core dumps, the locked-memory limit against what the configuration
@@ -28,7 +29,7 @@ sudo -u sotto), with the server's configuration. Exit status 1 when a
 finding is FAIL; WARN findings do not fail.`,
 	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
-		lookup, err := config.WithDotEnv(os.LookupEnv, doctorOpts.envFile)
+		lookup, err := dotEnvLookup(cmd, doctorOpts.envFile)
 		if err != nil {
 			return err
 		}
@@ -38,7 +39,7 @@ finding is FAIL; WARN findings do not fail.`,
 }
 
 func init() {
-	doctorCmd.Flags().StringVar(&doctorOpts.envFile, "env-file", ".env", "dotenv file read before the environment (the environment wins), as for sotto serve")
+	doctorCmd.Flags().StringVar(&doctorOpts.envFile, "env-file", ".env", envFileUsage)
 	doctorCmd.Flags().StringVar(&doctorOpts.user, "user", "sotto", "the service user that must own the keys (the current user when it does not exist)")
 	rootCmd.AddCommand(doctorCmd)
 }
@@ -75,12 +76,16 @@ func doctor(w io.Writer, h host, cfg config.Config, cfgErr error) error {
 		fs = append(fs, ok("configuration", "valid ("+string(cfg.Environment)+", role "+string(cfg.Role)+")"))
 	}
 	fs = append(fs, h.checkSwap(), h.checkCores(), h.checkClock(), h.checkCPU())
+	dev := cfg.Environment == config.Development
 	if cfg.Role != config.RoleRouter {
-		fs = append(fs, h.checkModel(cfg.Model), h.checkKeyDir(cfg.KeyDir, cfg.Environment == config.Development))
+		fs = append(fs, h.checkModel(cfg.Model, dev, cfg.ModelSHA256), h.checkKeyDir(cfg.KeyDir, dev))
 	}
 	fs = append(fs, h.checkMemlock(cfg))
+	if cfg.Role == config.RoleRouter && cfg.RedisURL != "" {
+		fs = append(fs, checkRedis(cfg))
+	}
 	if cfg.DevicePolicy == config.AllowList && cfg.Role != config.RoleWorker {
-		fs = append(fs, h.checkAllowList(cfg.AllowList))
+		fs = append(fs, h.checkAllowList(cfg.AllowList, dev))
 	}
 	failed := false
 	for _, f := range fs {

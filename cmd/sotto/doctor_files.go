@@ -7,7 +7,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
+
+	"github.com/sottolabs/sotto/internal/modelpull"
 )
 
 // fileOwner returns the owner's uid of fi.
@@ -69,10 +72,12 @@ func secretProblem(path string, fi fs.FileInfo, uid int, user string) string {
 
 // checkAllowList: whoever can write the allow-list decides which devices
 // the server serves.
-func (h host) checkAllowList(path string) finding {
+func (h host) checkAllowList(path string, createdOnStart bool) finding {
 	const name = "allow-list"
 	fi, err := os.Lstat(path)
 	switch {
+	case os.IsNotExist(err) && createdOnStart:
+		return ok(name, path+" does not exist yet; sotto serve creates it in development, with a development device")
 	case err != nil:
 		return fail(name, path+" cannot be read", "enrol a device: sotto device allow KEY --allow-list "+path)
 	case !fi.Mode().IsRegular():
@@ -90,10 +95,15 @@ func (h host) checkAllowList(path string) finding {
 // ggufMagic starts every GGUF file.
 var ggufMagic = []byte("GGUF")
 
-// checkModel: the model must be a readable GGUF file.
-func (h host) checkModel(path string) finding {
+// checkModel: the model must be a readable GGUF file, with the sha256
+// SOTTO_MODEL_SHA256 pins when set. In development no model means the
+// embedded demo model, which is always valid.
+func (h host) checkModel(path string, dev bool, sha string) finding {
 	const name = "model"
-	if path == "" {
+	switch {
+	case path == "" && dev:
+		return ok(name, "the embedded demo model stories260K (development; sotto model pull --dir models for a real one)")
+	case path == "":
 		return fail(name, "SOTTO_MODEL is not set", "set SOTTO_MODEL to the GGUF file")
 	}
 	f, err := os.Open(path)
@@ -105,6 +115,16 @@ func (h host) checkModel(path string) finding {
 	fi, statErr := f.Stat()
 	if _, err := io.ReadFull(f, head); err != nil || statErr != nil || !bytes.Equal(head, ggufMagic) {
 		return fail(name, path+" is not a GGUF file", "download a GGUF model (docs/models.md)")
+	}
+	if sha != "" {
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return fail(name, path+" cannot be read", "check the file")
+		}
+		if _, got, err := modelpull.SHA256(f); err != nil || !strings.EqualFold(got, sha) {
+			return fail(name, path+" does not have the sha256 SOTTO_MODEL_SHA256 pins (sha256 "+got+"); serve refuses it",
+				"restore the pinned file (sotto model pull), or set SOTTO_MODEL_SHA256 to the new file's hash if the change is intended")
+		}
+		return ok(name, fmt.Sprintf("%s: GGUF, %s, sha256 as pinned", path, mib(fi.Size())))
 	}
 	return ok(name, fmt.Sprintf("%s: GGUF, %s", path, mib(fi.Size())))
 }

@@ -72,11 +72,12 @@ func (h host) checkCores() finding {
 // lockedNeed estimates the locked bytes the server holds with every slot
 // busy and the queue full: per request the body, two 64 KiB stream
 // buffers, the templated prompt and its token ids (4 bytes each), rounded
-// to pages by locked.Cost.
+// to pages by locked.Cost; plus the conversation cache's cap.
 func lockedNeed(cfg config.Config) int64 {
 	perRequest := locked.Cost(cfg.MaxBodyBytes) + 2*locked.Cost(64<<10) +
 		locked.Cost(4*cfg.Context) + locked.Cost(4*cfg.Context) + locked.Cost(64<<10)
-	return int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 // keys and engine scratch
+	// The conversation cache, full, holds SOTTO_PREFIX_CACHE_BYTES on top.
+	return int64(cfg.Slots+cfg.QueueDepth)*perRequest + 1<<20 + cfg.PrefixCacheBytes // keys and engine scratch
 }
 
 // checkMemlock compares RLIMIT_MEMLOCK (this process's: run the doctor as
@@ -90,17 +91,29 @@ func (h host) checkMemlock(cfg config.Config) finding {
 	if cur == unix.RLIM_INFINITY {
 		return ok("memlock", "RLIMIT_MEMLOCK unlimited")
 	}
+	dev := cfg.Environment == config.Development
 	if cfg.MlockWeights {
 		return fail("memlock", "SOTTO_MLOCK_WEIGHTS needs unlimited locked memory and sotto serve refuses to start under this limit",
-			"set LimitMEMLOCK=infinity in the unit, or SOTTO_MLOCK_WEIGHTS=false")
+			raiseMemlock(dev, "infinity", "unlimited")+", or SOTTO_MLOCK_WEIGHTS=false")
 	}
 	budget, need := int64(cur)-64<<10, lockedNeed(cfg)
 	if budget >= need {
 		return ok("memlock", fmt.Sprintf("locked-memory budget %s covers the estimated %s", mib(budget), mib(need)))
 	}
+	mb := (need + 64<<10 + 1<<20 - 1) >> 20
 	return warn("memlock", fmt.Sprintf("locked-memory budget %s (RLIMIT_MEMLOCK less 64 KiB) is below the estimated %s for %d slots and %d queued requests; requests beyond it get 503 #overloaded",
 		mib(budget), mib(need), cfg.Slots, cfg.QueueDepth),
-		fmt.Sprintf("set LimitMEMLOCK=%dM in the unit", (need+64<<10+1<<20-1)>>20))
+		raiseMemlock(dev, fmt.Sprintf("%dM", mb), fmt.Sprint(mb<<10)))
+}
+
+// raiseMemlock is the advice to raise the limit: the unit's LimitMEMLOCK
+// in production, the shell's ulimit -l (KiB) in development, where no
+// unit runs the server.
+func raiseMemlock(dev bool, unit, ulimit string) string {
+	if dev {
+		return "in the shell that runs sotto serve: ulimit -l " + ulimit + " (raising the hard limit needs root or /etc/security/limits.conf)"
+	}
+	return "set LimitMEMLOCK=" + unit + " in the unit"
 }
 
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }

@@ -94,10 +94,16 @@ func TestDoctorMemlock(t *testing.T) {
 		t.Errorf("exactly enough: %s", got)
 	}
 	got := fakeHost(t, healthyProc, 8<<20, "").checkMemlock(cfg).String()
-	want := "WARN memlock: locked-memory budget 7.9 MiB (RLIMIT_MEMLOCK less 64 KiB) is below the estimated " + mib(need) +
-		" for 4 slots and 16 queued requests; requests beyond it get 503 #overloaded -> set LimitMEMLOCK=11M in the unit"
+	below := "WARN memlock: locked-memory budget 7.9 MiB (RLIMIT_MEMLOCK less 64 KiB) is below the estimated " + mib(need) +
+		" for 4 slots and 16 queued requests; requests beyond it get 503 #overloaded -> "
+	// Development: no unit runs the server, the shell's limit applies.
+	want := below + "in the shell that runs sotto serve: ulimit -l 11264 (raising the hard limit needs root or /etc/security/limits.conf)"
 	if got != want {
-		t.Errorf("8 MiB:\n got  %s\n want %s", got, want)
+		t.Errorf("8 MiB, development:\n got  %s\n want %s", got, want)
+	}
+	cfg.Environment = config.Production
+	if got := fakeHost(t, healthyProc, 8<<20, "").checkMemlock(cfg).String(); got != below+"set LimitMEMLOCK=11M in the unit" {
+		t.Errorf("8 MiB, production:\n got  %s", got)
 	}
 	cfg.MlockWeights = true
 	want = "FAIL memlock: SOTTO_MLOCK_WEIGHTS needs unlimited locked memory and sotto serve refuses to start under this limit -> set LimitMEMLOCK=infinity in the unit, or SOTTO_MLOCK_WEIGHTS=false"
@@ -136,14 +142,14 @@ func TestDoctorFiles(t *testing.T) {
 	if err := os.Chmod(allow, 0o666); err != nil { // past the umask
 		t.Fatal(err)
 	}
-	if got, want := h.checkAllowList(allow).String(), "FAIL allow-list: "+allow+" is writable by group or others (mode 0666): they could enrol devices -> chmod go-w "+allow; got != want {
+	if got, want := h.checkAllowList(allow, false).String(), "FAIL allow-list: "+allow+" is writable by group or others (mode 0666): they could enrol devices -> chmod go-w "+allow; got != want {
 		t.Errorf("writable allow-list:\n got  %s\n want %s", got, want)
 	}
 	notGGUF := filepath.Join(dir, "model.gguf")
 	if err := os.WriteFile(notGGUF, []byte("<html>"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if got := h.checkModel(notGGUF); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
+	if got := h.checkModel(notGGUF, false, ""); got.String() != "FAIL model: "+notGGUF+" is not a GGUF file -> download a GGUF model (docs/models.md)" {
 		t.Errorf("not a GGUF: %s", got)
 	}
 }

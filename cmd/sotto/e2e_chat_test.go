@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sottolabs/sotto/internal/harden"
 	"github.com/sottolabs/sotto/internal/memscan"
 	"github.com/sottolabs/sotto/internal/testenv"
 	"github.com/sottolabs/sotto/llama"
@@ -69,7 +70,13 @@ func TestE2EPrivacyCanary(t *testing.T) {
 	_, _ = rand.Read(rnd[:])
 	canary := "ZQXCANARY" + strings.ToUpper(hex.EncodeToString(rnd[:]))
 	prompt := "Once upon a time, " + canary + " went to the park"
-	s := startServe(t, "LOG_LEVEL=debug")
+	// Every llama.cpp debug variable set (issue 17, item 8): serve clears
+	// them, or the batch debug would log each token's text.
+	env := []string{"LOG_LEVEL=debug"}
+	for _, name := range harden.DebugVars {
+		env = append(env, name+"=2")
+	}
+	s := startServe(t, env...)
 	reply := strings.TrimSuffix(s.chat(t, prompt, "--temperature", "0", "--max-tokens", "48"), "\n")
 	if len(reply) < 24 {
 		t.Fatalf("reply too short to be a meaningful canary: %q", reply)
@@ -89,7 +96,8 @@ func TestE2EPrivacyCanary(t *testing.T) {
 	if len(logs) == 0 {
 		t.Fatal("no server logs captured at debug level")
 	}
-	for name, needle := range map[string]string{"canary": canary, "reply": reply, "device key": s.devicePub} {
+	for name, needle := range map[string]string{"canary": canary, "reply": reply, "device key": s.devicePub,
+		"llama.cpp batch debug": "ubatch_print", "ggml scheduler debug": "SPLIT #"} {
 		if bytes.Contains(logs, []byte(needle)) {
 			t.Errorf("server logs contain the %s", name)
 		}

@@ -22,6 +22,7 @@ var keysOpts struct {
 	dir     string
 	suites  []string
 	pin     bool
+	json    bool
 	overlap time.Duration
 	now     string
 }
@@ -32,7 +33,9 @@ var keysCmd = &cobra.Command{
 }
 
 var keysInitCmd = &cobra.Command{
-	Use:   "init [--dir D] [--suites x25519,xwing]",
+	Use: "init [--dir D] [--suites x25519,xwing]",
+	Example: `  sotto keys init --dir dev/keys
+  sudo -u sotto sotto keys init --dir /var/lib/sotto/keys`,
 	Short: "Create a key directory: signing key, and a current and a next key per suite",
 	Args:  cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
@@ -84,25 +87,31 @@ var keysRotateCmd = &cobra.Command{
 }
 
 var keysShowCmd = &cobra.Command{
-	Use:   "show [--dir D] [--pin]",
-	Short: "Print the signed key configuration (public), or with --pin the signing public key",
-	Args:  cobra.NoArgs,
+	Use:   "show [--dir D] [--pin | --json]",
+	Short: "Print the key directory's keys (as keys init prints them), --pin the signing public key, --json the signed key configuration",
+	Example: `  sotto keys show --dir dev/keys              # the keys of make run
+  sotto keys show --dir /var/lib/sotto/keys --pin   # the pin apps embed
+  sotto keys show --json | jq .                # the signed document GET /api/pubkey serves`,
+	Args: cobra.NoArgs,
 	RunE: func(cmd *cobra.Command, _ []string) error {
 		budget, err := keysBudget()
 		if err != nil {
 			return err
 		}
-		s, err := keys.Open(keysOpts.dir, budget)
+		now, err := keysNow()
 		if err != nil {
 			return err
+		}
+		if !keysOpts.pin && !keysOpts.json {
+			return printKeys(cmd.OutOrStdout(), keysOpts.dir, now, budget)
+		}
+		s, err := keys.Open(keysOpts.dir, budget)
+		if err != nil {
+			return keyDirError(keysOpts.dir, err)
 		}
 		defer s.Close()
 		if keysOpts.pin {
 			_, err := fmt.Fprintln(cmd.OutOrStdout(), "ed25519:"+base64.RawURLEncoding.EncodeToString(s.SigningPublicKey()))
-			return err
-		}
-		now, err := keysNow()
-		if err != nil {
 			return err
 		}
 		doc, err := s.Document(now)
@@ -118,7 +127,7 @@ var keysShowCmd = &cobra.Command{
 func printKeys(w io.Writer, dir string, now time.Time, budget *locked.Budget) error {
 	s, err := keys.Open(dir, budget)
 	if err != nil {
-		return err
+		return keyDirError(dir, err)
 	}
 	defer s.Close()
 	pub := s.SigningPublicKey()
@@ -179,5 +188,7 @@ func init() {
 	keysInitCmd.Flags().StringSliceVar(&keysOpts.suites, "suites", []string{"x25519", "xwing"}, "suites to create keys for")
 	keysRotateCmd.Flags().DurationVar(&keysOpts.overlap, "overlap", keys.DefaultSchedule.Overlap, "overlap of this rotation: older current keys expire this long from now, and the new next key is due this long before the promoted key expires")
 	keysShowCmd.Flags().BoolVar(&keysOpts.pin, "pin", false, "print the signing public key apps pin, as ed25519:<b64u>")
+	keysShowCmd.Flags().BoolVar(&keysOpts.json, "json", false, "print the signed key configuration document (what GET /api/pubkey serves)")
+	keysShowCmd.MarkFlagsMutuallyExclusive("pin", "json")
 	rootCmd.AddCommand(keysCmd)
 }

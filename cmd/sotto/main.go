@@ -16,12 +16,17 @@ var rootCmd = &cobra.Command{
 	Short:         "Sotto: private, end-to-end encrypted LLM inference",
 	SilenceUsage:  true,
 	SilenceErrors: true,
+	Example: `  make run                          # or: sotto serve   (development: demo model, http://127.0.0.1:8080)
+  sotto chat --dev                  # in a second terminal
+  sotto doctor                      # check this host and the configuration
+  sotto version                     # for bug reports`,
 }
 
 // run executes the command line and returns the process exit code. Errors
 // are printed once, prefixed with the program name; they never carry
 // request content (see docs/privacy.md).
 func run() int {
+	requireSubcommands(rootCmd)
 	if err := rootCmd.Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "sotto:", err)
 		return 1

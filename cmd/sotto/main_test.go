@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -37,9 +38,10 @@ func TestScripts(t *testing.T) {
 			env.Setenv("MODELS", models)
 			env.Setenv("STORIES", stories)
 			env.Setenv("PORT", strconv.Itoa(freePort(t)))
+			env.Setenv("RUN_SH", filepath.Join(testenv.RepoRoot(t), "scripts", "run.sh")) // make run
 			return nil
 		},
-		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitready": waitReadyCmd},
+		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){"waitready": waitReadyCmd, "retry": retryCmd},
 		Condition: func(cond string) (bool, error) {
 			if cond != "models" {
 				return false, errors.New("unknown condition " + cond)

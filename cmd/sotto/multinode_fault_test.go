@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -75,7 +76,14 @@ func (r *recorder) resend(t *testing.T, url string) (int, string) {
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/chat", bytes.NewReader(r.body))
 	req.Header = r.header.Clone()
 	r.mu.Unlock()
-	resp, err := http.DefaultClient.Do(req)
+	return statusAndProblem(t, http.DefaultClient, req)
+}
+
+// statusAndProblem sends req and returns the status and the problem
+// name ("" for none), the body read to its end.
+func statusAndProblem(t *testing.T, hc *http.Client, req *http.Request) (int, string) {
+	t.Helper()
+	resp, err := hc.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +191,9 @@ func TestCircuitBreakerFlappingWorker(t *testing.T) {
 // limit across both: with a burst of 2, requests through A, B, then A
 // again make the third 429 (each router alone would have allowed it).
 // With Redis gone, requests are refused 503 (fail closed) and counted.
+// A relays to worker 1 only and B to worker 2 only, so the replay through
+// B reaches a worker that never saw the rid: only the routers' shared
+// register can refuse it.
 func TestRoutersShareRedis(t *testing.T) {
 	rdb, addr := testenv.Redis(t)
 	c := newCluster(t, 2)
@@ -192,7 +203,8 @@ func TestRoutersShareRedis(t *testing.T) {
 	}
 	env := []string{"REDIS_URL=redis://" + addr + "/0", "SOTTO_SHARED_SECRET_FILE=" + secret,
 		"RATE_LIMIT_PER_MINUTE=2", "RATE_LIMIT_BURST=2"}
-	a, b := c.startRouter(t, env...), c.startRouter(t, env...)
+	a := c.startRouter(t, slices.Concat(env, []string{"INFERENCE_ENDPOINTS=" + c.workers[0].url})...)
+	b := c.startRouter(t, slices.Concat(env, []string{"INFERENCE_ENDPOINTS=" + c.workers[1].url})...)
 	rec := &recorder{}
 	if err := wantReply(c.sdk(t, a, rec), "The cat", 8); err != nil {
 		t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -90,7 +91,7 @@ func (c *cluster) client(t *testing.T, cert, key string) *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: cfg}, Timeout: 10 * time.Second}
 }
 
-func (c *cluster) startWorker(t *testing.T, i int, addr string) *proc {
+func (c *cluster) startWorker(t *testing.T, i int, addr string, env ...string) *proc {
 	t.Helper()
 	name := fmt.Sprintf("worker%d", i)
 	cert, key, _ := c.ca.Issue(t, c.dir, name)
@@ -99,7 +100,7 @@ func (c *cluster) startWorker(t *testing.T, i int, addr string) *proc {
 		"SOTTO_ALLOW_LIST=" + c.allow, "SOTTO_LISTEN=" + addr, "SOTTO_TLS_CERT=" + cert, "SOTTO_TLS_KEY=" + key,
 		"SOTTO_TLS_CLIENT_CA=" + c.caFile, "SOTTO_SLOTS=2", "SOTTO_CONTEXT=512", "SOTTO_THREADS=1",
 	}}
-	p.env = append(p.env, c.workerEnv...)
+	p.env = append(append(p.env, c.workerEnv...), env...)
 	p.start(t, "worker")
 	p.waitReady(t, c.mtls)
 	return p
@@ -189,8 +190,9 @@ func metric(t *testing.T, r *proc, series string) float64 {
 
 // TestMultiNodeRelay: through a router, `sotto chat` decrypts exactly the
 // engine's greedy text, the router serves the workers' signed key
-// configuration byte for byte, spreads requests over the workers, and a
-// worker refuses a client without a certificate.
+// configuration byte for byte, keeps a device on one home worker and
+// spreads devices over the workers, and a worker refuses a client without
+// a certificate.
 func TestMultiNodeRelay(t *testing.T) {
 	c := newCluster(t, 3)
 	r := c.startRouter(t)
@@ -201,10 +203,10 @@ func TestMultiNodeRelay(t *testing.T) {
 			t.Fatalf("through the router: %q\nengine greedy text %q", got, want)
 		}
 	}
-	if ok := metric(t, r, `sotto_upstream_requests_total{outcome="ok",upstream="w1"}`) +
-		metric(t, r, `sotto_upstream_requests_total{outcome="ok",upstream="w2"}`) +
-		metric(t, r, `sotto_upstream_requests_total{outcome="ok",upstream="w3"}`); ok != 3 {
-		t.Fatalf("%v streams relayed, want 3", ok)
+	// One device's requests all go to its home worker (its conversation
+	// cache is there); other devices' homes spread over the three.
+	if got := okPerWorker(t, r, 3); !slices.Contains(got, 3) {
+		t.Fatalf("one device's 3 streams went to workers %v, want all on its home", got)
 	}
 	routerDoc, workerDoc := get(t, http.DefaultClient, r.url+"/api/pubkey"), get(t, c.mtls, c.workers[0].url+"/api/pubkey")
 	if !bytes.Equal(routerDoc, workerDoc) || len(routerDoc) < 100 {
@@ -217,6 +219,11 @@ func TestMultiNodeRelay(t *testing.T) {
 	oc, ok, _ := other.Issue(t, c.dir, "stranger")
 	if _, err := c.client(t, oc, ok).Get(c.workers[0].url + "/health/ready"); err == nil {
 		t.Fatal("a worker served a client certificate from another CA")
+	}
+	// Last: enrolling reloads the workers, which sign a new key configuration.
+	spreadDevices(t, c, r, 12)
+	if got := okPerWorker(t, r, 15); slices.Contains(got, 15) {
+		t.Fatalf("13 devices' streams per worker %v: all on one worker, want them spread", got)
 	}
 }
 

@@ -59,3 +59,33 @@ func (p anyOf) Trusted(ctx context.Context, key Key) error {
 	}
 	return ErrUntrusted
 }
+
+// allOf trusts a key that all of its policies trust.
+type allOf []Policy
+
+// AllOf returns a Policy that trusts a key only when every one of
+// policies does (attested+allowlist: an enrolled device that is also
+// listed). It returns the first refusal.
+func AllOf(policies ...Policy) Policy { return allOf(policies) }
+
+func (p allOf) Trusted(ctx context.Context, key Key) error {
+	for _, q := range p {
+		if err := q.Trusted(ctx, key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// delegated trusts every key, leaving the decision to the workers.
+type delegated struct{}
+
+// NewDelegatedPolicy returns the policy of a router in front of workers
+// that decide trust by enrolment credential (the attested policies): the
+// router checks the signature and applies its per-device limits, but it
+// holds no key directory to judge a credential with, so it passes every
+// signed request on and each worker's policy refuses untrusted keys (401
+// #device, relayed).
+func NewDelegatedPolicy() Policy { return delegated{} }
+
+func (delegated) Trusted(context.Context, Key) error { return nil }

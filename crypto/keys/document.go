@@ -24,7 +24,9 @@ type docCache struct {
 // every next and current key. The document is cached and signed again,
 // with a later issued_at, when the set of published keys or their states
 // change, when the signing key changes, and at least every
-// Schedule.Resign. It fails with ErrNoKeys when no key is publishable.
+// Schedule.Resign. issued_at comes from the key directory, not from the
+// clock of first use (see issuedAt): workers sharing a key directory
+// publish the same bytes, as Ed25519 signatures are deterministic. It fails with ErrNoKeys when no key is publishable.
 // The returned slice must not be modified.
 func (s *Store) Document(now time.Time) ([]byte, error) {
 	s.mu.RLock()
@@ -43,11 +45,13 @@ func (s *Store) Document(now time.Time) ([]byte, error) {
 	c := &s.doc
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.json != nil && bytes.Equal(fp, c.fp) && now.Before(c.issuedAt.Add(s.sched.Resign)) {
-		return c.json, nil
-	}
-	issued := now.UTC().Truncate(time.Second)
+	issued := s.issuedAt(now)
 	if !issued.After(c.issuedAt) {
+		if c.json != nil && bytes.Equal(fp, c.fp) {
+			return c.json, nil
+		}
+		// New content within the epoch of the cached document (a reload,
+		// a new signing key): later than what clients may hold.
 		issued = c.issuedAt.Add(time.Second)
 	}
 	d := &keyconfig.Document{IssuedAt: issued, Expires: issued.Add(s.sched.DocumentLifetime), Keys: pub}
@@ -99,4 +103,26 @@ func fingerprint(keys []keyconfig.Key, signingPub ed25519.PublicKey) ([]byte, er
 		return nil, err
 	}
 	return append(tbs, signingPub...), nil
+}
+
+// issuedAt is the issued_at of the document due at now: the last time at
+// or before now when a key's state changed (a not_before or not_after,
+// which Init and Rotate set to their own time), plus whole Resign periods.
+// Every process reading the same directory derives the same time, so a
+// router may fetch the document from any of them (issue 17, item 14).
+// s.mu is held.
+func (s *Store) issuedAt(now time.Time) time.Time {
+	var anchor time.Time
+	for _, k := range s.keys {
+		for _, t := range []time.Time{k.notBefore, k.notAfter} {
+			if !t.After(now) && t.After(anchor) {
+				anchor = t
+			}
+		}
+	}
+	if anchor.IsZero() || s.sched.Resign <= 0 {
+		return now.UTC().Truncate(time.Second)
+	}
+	periods := now.Sub(anchor) / s.sched.Resign
+	return anchor.Add(periods * s.sched.Resign).UTC()
 }

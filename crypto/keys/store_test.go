@@ -1,6 +1,7 @@
 package keys
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"sync"
@@ -102,5 +103,38 @@ func TestWatch(t *testing.T) {
 	cancel()
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Fatalf("Watch returned %v", err)
+	}
+}
+
+// TestSharedDirectorySameBytes: processes that open one key directory at
+// different times, and sign for the first time seconds or hours apart,
+// publish the same bytes, before and after a rotation (issue 17, item 14:
+// a router that switches source never serves an older document).
+func TestSharedDirectorySameBytes(t *testing.T) {
+	dir := initDir(t, crypto.SuiteX25519)
+	a := openAt(t, dir, newClock(t0))
+	first, _ := a.Document(t0.Add(3 * time.Second))
+	b := openAt(t, dir, newClock(t0.Add(7*time.Hour)))
+	if second, _ := b.Document(t0.Add(7 * time.Hour)); !bytes.Equal(first, second) {
+		t.Fatalf("stores opened 7 hours apart publish different documents:\n%s\n%s", first, second)
+	}
+	d1, _ := a.Document(t0.Add(day + time.Hour))
+	d2, _ := b.Document(t0.Add(day + 5*time.Hour))
+	d, err := keyconfig.Accept(nil, d1, a.SigningPublicKey(), t0.Add(day+time.Hour))
+	if !bytes.Equal(d1, d2) || err != nil || !d.IssuedAt.Equal(t0.Add(day)) {
+		t.Fatalf("daily re-signatures differ or are not issued at the day boundary: %v %v", err, d)
+	}
+	t1 := t0.Add(30*day + 17*time.Second)
+	if err := Rotate(dir, t1, testBudget()); err != nil {
+		t.Fatal(err)
+	}
+	c := openAt(t, dir, newClock(t1.Add(time.Minute)))
+	if err := b.Reload(); err != nil {
+		t.Fatal(err)
+	}
+	r1, _ := b.Document(t1.Add(2 * time.Second))
+	r2, _ := c.Document(t1.Add(time.Hour))
+	if !bytes.Equal(r1, r2) {
+		t.Fatalf("after a rotation, a reloaded and a fresh store publish different documents:\n%s\n%s", r1, r2)
 	}
 }

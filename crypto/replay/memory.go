@@ -19,7 +19,10 @@ type Memory struct {
 	sweptUpTo int64                  // buckets <= sweptUpTo are gone
 }
 
-var _ Register = (*Memory)(nil)
+var (
+	_ Register = (*Memory)(nil)
+	_ Releaser = (*Memory)(nil)
+)
 
 // NewMemory returns an empty register holding at most capacity live
 // entries (capacity >= 1).
@@ -62,6 +65,19 @@ func (m *Memory) Add(_ context.Context, rid [16]byte, expires time.Time) error {
 	m.entries[rid] = expires
 	b := ceilUnix(expires)
 	m.buckets[b] = append(m.buckets[b], rid)
+	return nil
+}
+
+// Release removes rid's entry if it expires at expires: the entry Add
+// made for that claim (two live claims of one rid cannot exist, and an
+// expired one is refused, so rid and expiry name one claim). Its bucket
+// entry stays and is dropped when its second passes.
+func (m *Memory) Release(_ context.Context, rid [16]byte, expires time.Time) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if exp, ok := m.entries[rid]; ok && exp.Equal(expires) {
+		delete(m.entries, rid)
+	}
 	return nil
 }
 

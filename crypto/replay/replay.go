@@ -49,6 +49,17 @@ type Register interface {
 	Add(ctx context.Context, rid [16]byte, expires time.Time) error
 }
 
+// Releaser is a Register whose entries can be withdrawn: the blind
+// router claims a rid before any worker has judged the request, and
+// releases the claim when every worker refused it before registering it
+// (docs/protocol.md section 12).
+type Releaser interface {
+	// Release removes rid's entry only if it is the one Add made with
+	// expires (an entry made by another claim since is kept); removing
+	// nothing is not an error.
+	Release(ctx context.Context, rid [16]byte, expires time.Time) error
+}
+
 // DefaultWindow is the protocol's REQUEST_TTL_SECONDS.
 const DefaultWindow = 60 * time.Second
 

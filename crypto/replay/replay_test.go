@@ -162,3 +162,29 @@ func BenchmarkMemoryAdd(b *testing.B) {
 		}
 	}
 }
+
+// TestMemoryRelease: a released claim frees its rid; a release naming
+// another expiry (a later claim of the same rid) removes nothing.
+func TestMemoryRelease(t *testing.T) {
+	ctx, now := context.Background(), t0
+	m := memoryAt(10, &now)
+	exp := now.Add(time.Minute)
+	if err := m.Add(ctx, rid(1), exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Release(ctx, rid(1), exp.Add(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Add(ctx, rid(1), exp); !errors.Is(err, ErrReplay) {
+		t.Fatalf("after releasing another claim: Add = %v, want ErrReplay", err)
+	}
+	if err := m.Release(ctx, rid(1), exp); err != nil {
+		t.Fatal(err)
+	}
+	if seen, _ := m.Seen(ctx, rid(1)); seen || m.Len() != 0 {
+		t.Fatalf("after its release: seen %v, %d entries", seen, m.Len())
+	}
+	if err := m.Add(ctx, rid(1), exp); err != nil {
+		t.Fatalf("Add after release: %v", err)
+	}
+}

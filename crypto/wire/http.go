@@ -9,6 +9,9 @@ const (
 	PathHealthReady = "/health/ready" // GET: the process accepts chats
 	PathMetrics     = "/metrics"      // GET: Prometheus exposition (private listener in production)
 	PathCapacity    = "/api/capacity" // GET, workers only (mutual TLS): load for the router's admission
+	// Enrolment (docs/protocol.md section 6b, docs/enrolment.md).
+	PathEnrollChallenge = "/api/enroll/challenge" // POST: a fresh single-use challenge
+	PathEnroll          = "/api/enroll"           // POST: attestation evidence; answers an enrolment credential
 )
 
 // Header names of a chat request and its refusals.
@@ -22,6 +25,9 @@ const (
 	// HeaderPoWChallenge carries a proof-of-work challenge beside the pow
 	// problem's challenge member.
 	HeaderPoWChallenge = "Sotto-PoW-Challenge"
+	// HeaderEnrolment carries the device's enrolment credential (section
+	// 6b) under the device policies attested and attested+allowlist.
+	HeaderEnrolment = "Sotto-Enrolment"
 )
 
 // Media types.

@@ -4,8 +4,8 @@ package wire
 // match the fragment, the problem's name.
 const ProblemTypeBase = "https://sotto.invalid/problems/v1#"
 
-// The problem names of the protocol (section 6), plus request and
-// internal.
+// The problem names of the protocol (section 6), plus request, internal
+// and the router's two.
 const (
 	ProblemEnvelope    = "envelope"     // 400: malformed envelope or failed decryption, one answer for all
 	ProblemDate        = "date"         // 400: ts outside the window; the Date header carries server time
@@ -19,6 +19,14 @@ const (
 	ProblemOverloaded  = "overloaded"   // 503: admission refused or replay register full; Retry-After
 	ProblemRequest     = "request"      // 400: well-formed encrypted request whose inner JSON is invalid; member code
 	ProblemInternal    = "internal"     // 500: a server fault; says nothing more
+	// A router's answers when the worker it sent the request to sent no
+	// response headers (docs/protocol.md section 12).
+	ProblemWorkerLost    = "worker-lost"    // 502: the worker was lost after the request reached it
+	ProblemWorkerTimeout = "worker-timeout" // 504: the worker sent no response headers in time
+	// ProblemAttestation: 403, enrolment refused (section 6b): evidence,
+	// challenge or device signature did not verify, or the device is
+	// revoked; member code names which, from a fixed vocabulary.
+	ProblemAttestation = "attestation"
 )
 
 // ProblemKind is a problem name's fixed status and title. The titles are
@@ -45,6 +53,9 @@ var problemKinds = []struct {
 	{ProblemOverloaded, ProblemKind{503, "Server overloaded"}},
 	{ProblemRequest, ProblemKind{400, "Invalid request"}},
 	{ProblemInternal, ProblemKind{500, "Internal server error"}},
+	{ProblemWorkerLost, ProblemKind{502, "Worker lost before answering"}},
+	{ProblemWorkerTimeout, ProblemKind{504, "Worker did not answer in time"}},
+	{ProblemAttestation, ProblemKind{403, "Enrolment refused"}},
 }
 
 // ProblemNames returns every problem name in a fixed order (metrics

@@ -10,8 +10,8 @@ import (
 // a title; names are unique; an unknown name is not found.
 func TestProblemCatalogue(t *testing.T) {
 	names := ProblemNames()
-	if len(names) != 12 {
-		t.Fatalf("%d problems, want 12", len(names))
+	if len(names) != 15 {
+		t.Fatalf("%d problems, want 15", len(names))
 	}
 	for _, n := range names {
 		k, ok := LookupProblem(n)

@@ -37,8 +37,8 @@ const (
 // Notice is what the server says, once, when it serves the demo model.
 const Notice = "NO MODEL CONFIGURED: serving the embedded DEMO model stories260K " +
 	"(260K parameters, trained on children's stories): it tells short stories and " +
-	"cannot follow instructions. For a real model: sotto model pull, then " +
-	"SOTTO_MODEL=models/<file>.gguf sotto serve (or make model, then make run)"
+	"cannot follow instructions. For a real model: sotto model pull (or make model) " +
+	"puts one in ./models, which sotto serve then picks in development (or --model FILE.gguf)"
 
 //go:embed stories260K.gguf
 var weights []byte

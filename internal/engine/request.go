@@ -73,6 +73,12 @@ type Request struct {
 	// device key and the client's secret, so nobody else can name it.
 	PrefixKey *[32]byte
 	PrefixTTL time.Duration
+	// PrefixOwner names the device the conversation belongs to (a keyed
+	// hash, never the device key): each owner has its own share of the
+	// prefix cache, and only its own entries are evicted to make room for
+	// it, so one device can neither evict another's conversations nor
+	// learn their sizes from its own evictions.
+	PrefixOwner uint64
 }
 
 // Limits on stop strings.

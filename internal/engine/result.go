@@ -49,7 +49,10 @@ type Result struct {
 	CachedTokens int
 }
 
-// Stats is a snapshot of an engine's load.
+// Stats is a snapshot of an engine's load. A slot leaves BusySlots only
+// once its request's place is free: a Generate called after Stats shows
+// room is not refused for want of it (the server admits chats on these
+// numbers before their stream starts).
 type Stats struct {
 	Slots, BusySlots, Queued  int
 	KVUsedCells, KVTotalCells int

@@ -160,3 +160,23 @@ func TestApply(t *testing.T) {
 		}
 	}
 }
+
+// TestClearDebugEnv: every llama.cpp debug variable is gone after
+// ClearDebugEnv, which names (only) those it cleared.
+func TestClearDebugEnv(t *testing.T) {
+	t.Setenv("LLAMA_BATCH_DEBUG", "2")
+	t.Setenv("GGML_SCHED_DEBUG", "1")
+	t.Setenv(NoBacktraceVar, "")
+	cleared, err := ClearDebugEnv()
+	if err != nil || !reflect.DeepEqual(cleared, []string{"LLAMA_BATCH_DEBUG", "GGML_SCHED_DEBUG"}) {
+		t.Fatalf("cleared %v, err %v", cleared, err)
+	}
+	for _, name := range DebugVars {
+		if _, ok := os.LookupEnv(name); ok {
+			t.Errorf("%s still set", name)
+		}
+	}
+	if os.Getenv(NoBacktraceVar) != "1" {
+		t.Errorf("%s not set", NoBacktraceVar)
+	}
+}

@@ -38,9 +38,9 @@ func download(ctx context.Context, e Entry, part string, have int64, o *Options)
 	default:
 		return &StatusError{Code: resp.StatusCode, URL: e.URL}
 	}
-	f, err := os.OpenFile(part, flags, 0o644)
+	f, err := openPart(part, flags)
 	if err != nil {
-		return fmt.Errorf("modelpull: %w", err)
+		return err
 	}
 	n, err := copyWithProgress(f, io.LimitReader(resp.Body, e.Size-have), e, have, o)
 	if cerr := f.Close(); err == nil {

@@ -61,12 +61,8 @@ func Pull(ctx context.Context, e Entry, dir string, o Options) (string, error) {
 		}
 	}
 	fmt.Fprintf(o.out(), "pull: verifying sha256 of %s\n", e.File)
-	if err := verify(part, e); err != nil {
-		os.Remove(part)
-		return "", fmt.Errorf("%w: %s; the download was deleted, run the pull again", err, e.File)
-	}
-	if err := os.Rename(part, dest); err != nil {
-		return "", fmt.Errorf("modelpull: %w", err)
+	if err := verifyAndRename(part, dest, e); err != nil {
+		return "", err
 	}
 	fmt.Fprintf(o.out(), "pull: %s ready (%d bytes, sha256 verified)\n", dest, e.Size)
 	return dest, nil
@@ -87,8 +83,8 @@ func present(dest string, e Entry) (bool, error) {
 // partSize is how much of the download an earlier attempt left; a part
 // longer than the file cannot be a prefix of it and is dropped.
 func partSize(part string, size int64) int64 {
-	fi, err := os.Stat(part)
-	if err != nil {
+	fi, err := os.Lstat(part)
+	if err != nil || !fi.Mode().IsRegular() {
 		return 0
 	}
 	if fi.Size() > size {
@@ -105,13 +101,28 @@ func verify(path string, e Entry) error {
 		return fmt.Errorf("modelpull: %w", err)
 	}
 	defer f.Close()
-	h := sha256.New()
-	n, err := io.Copy(h, f)
+	return verifyFile(f, e)
+}
+
+// verifyFile checks the size and sha256 of what f holds.
+func verifyFile(f *os.File, e Entry) error {
+	n, got, err := SHA256(f)
 	if err != nil {
-		return fmt.Errorf("modelpull: %w", err)
+		return err
 	}
-	if got := hex.EncodeToString(h.Sum(nil)); n != e.Size || got != e.SHA256 {
+	if n != e.Size || got != e.SHA256 {
 		return fmt.Errorf("%w: got %d bytes with sha256 %s, want %d bytes with sha256 %s", ErrChecksum, n, got, e.Size, e.SHA256)
 	}
 	return nil
+}
+
+// SHA256 reads r to its end and returns its length and sha256 in lower
+// case hex (as pinned in the catalogue and SOTTO_MODEL_SHA256).
+func SHA256(r io.Reader) (int64, string, error) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		return n, "", fmt.Errorf("modelpull: %w", err)
+	}
+	return n, hex.EncodeToString(h.Sum(nil)), nil
 }

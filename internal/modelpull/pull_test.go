@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -219,11 +220,19 @@ func TestPullSlowServerProgress(t *testing.T) {
 	if len(lines) != 13 || lines[0] != "pull: downloading m.gguf (2.0 MB) from "+strings.TrimPrefix(s.URL, "http://") {
 		t.Fatalf("output:\n%s", out.String())
 	}
+	// A line comes with the first read that crosses a tenth and reports
+	// the bytes then: how the pieces arrive over TCP decides whether the
+	// first tenth reads 10% or, with two pieces in one read, 11%.
+	re := regexp.MustCompile(`^pull: m\.gguf +([0-9]+)% ([0-9.]+) MB of 2\.0 MB, [0-9.]+ MB/s, ETA [0-9hms.]+$`)
 	for i, line := range lines[1:11] {
-		pct := (i + 1) * 10
-		re := fmt.Sprintf(`^pull: m\.gguf +%d%% %.1f MB of 2\.0 MB, [0-9.]+ MB/s, ETA [0-9hms.]+$`, pct, float64(pct)*0.02)
-		if !regexp.MustCompile(re).MatchString(line) {
-			t.Errorf("line %d = %q, want %s", i+1, line, re)
+		m := re.FindStringSubmatch(line)
+		if m == nil {
+			t.Fatalf("line %d = %q, want it to match %s", i+1, line, re)
+		}
+		pct, _ := strconv.Atoi(m[1])
+		mb, _ := strconv.ParseFloat(m[2], 64)
+		if pct/10 != i+1 || mb < float64(pct)*0.02-0.05 || mb > float64(pct+1)*0.02+0.05 {
+			t.Errorf("line %d = %q: want %d%% to %d%%, with the bytes of that share of 2.0 MB", i+1, line, (i+1)*10, (i+1)*10+9)
 		}
 	}
 	if lines[11] != "pull: verifying sha256 of m.gguf" || !strings.HasSuffix(lines[12], "m.gguf ready (2000000 bytes, sha256 verified)") {
@@ -254,4 +263,42 @@ func TestLookup(t *testing.T) {
 	if _, err := Lookup("gpt-5"); !errors.Is(err, ErrUnknown) || err.Error() != `modelpull: unknown model "gpt-5" (known: qwen2.5-0.5b)` {
 		t.Fatalf("err = %v", err)
 	}
+}
+
+// TestPullRefusesPartSymlink: a symbolic link planted at .part receives
+// nothing and is never renamed into place (issue 17, item 9).
+func TestPullRefusesPartSymlink(t *testing.T) {
+	s := newServer(t, 0)
+	dir := t.TempDir()
+	victim := filepath.Join(dir, "victim")
+	if err := os.WriteFile(victim, []byte("keep"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(victim, filepath.Join(dir, "m.gguf.part")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Pull(context.Background(), entryFor(s.URL, fileData), dir, Options{})
+	if !errors.Is(err, ErrNotRegular) {
+		t.Fatalf("Pull over a .part symlink: %v, want ErrNotRegular", err)
+	}
+	assertFile(t, victim, []byte("keep"))
+	assertGone(t, filepath.Join(dir, "m.gguf"))
+}
+
+// TestPullRenamesTheVerifiedFile: a .part swapped for another file after
+// its verification is not left in place as the model.
+func TestPullRenamesTheVerifiedFile(t *testing.T) {
+	s := newServer(t, 0)
+	dir := t.TempDir()
+	part := filepath.Join(dir, "m.gguf.part")
+	beforeRename = func() {
+		os.Remove(part)
+		_ = os.WriteFile(part, []byte("not the model"), 0o644)
+	}
+	t.Cleanup(func() { beforeRename = func() {} })
+	_, err := Pull(context.Background(), entryFor(s.URL, fileData), dir, Options{})
+	if !errors.Is(err, ErrChecksum) {
+		t.Fatalf("Pull with .part swapped after verification: %v, want ErrChecksum", err)
+	}
+	assertGone(t, filepath.Join(dir, "m.gguf"))
 }

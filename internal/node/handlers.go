@@ -1,8 +1,10 @@
 package node
 
 import (
+	"context"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sottolabs/sotto/server/problem"
@@ -12,10 +14,11 @@ import (
 // of them before the engine, model and keys are freed: http.Server.Close
 // closes connections but does not wait for their handlers.
 type handlerGroup struct {
-	next   http.Handler
-	mu     sync.RWMutex
-	closed bool
-	wg     sync.WaitGroup
+	next    http.Handler
+	mu      sync.RWMutex
+	closed  bool
+	wg      sync.WaitGroup
+	running atomic.Int64 // handlers running now, for waitIdle
 }
 
 func newHandlerGroup(next http.Handler) *handlerGroup { return &handlerGroup{next: next} }
@@ -28,9 +31,26 @@ func (g *handlerGroup) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	g.wg.Add(1)
+	g.running.Add(1)
 	g.mu.RUnlock()
 	defer g.wg.Done()
+	defer g.running.Add(-1)
 	g.next.ServeHTTP(w, r)
+}
+
+// waitIdle returns once no handler runs, or when ctx ends; it reports
+// whether none runs. Handlers may start meanwhile (the drain's refusals).
+func (g *handlerGroup) waitIdle(ctx context.Context) bool {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for g.running.Load() > 0 {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+		}
+	}
+	return true
 }
 
 // closeAndWait refuses new handlers and waits up to timeout for the

@@ -14,6 +14,7 @@
 package node
 
 import (
+	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
@@ -24,6 +25,7 @@ import (
 	"github.com/redis/go-redis/v9"
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	enrolment "github.com/sottolabs/sotto/crypto/device/enrol"
 	"github.com/sottolabs/sotto/crypto/keys"
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
@@ -57,6 +59,9 @@ type Node struct {
 	peerCAs   *tlsreload.PoolReloader // worker and router: the CA of the other side
 	peerCert  *tlsreload.CertReloader // router: its client certificate
 	redis     *redis.Client           // nil without REDIS_URL
+	enrol     *enrolment.Service      // attested policies only
+
+	redisReady func(context.Context) error // router readiness of Redis; nil without REDIS_URL
 }
 
 // New loads what the process needs before it can listen: the locked
@@ -148,8 +153,15 @@ func (n *Node) loadEngine() error {
 	if err != nil {
 		return err
 	}
+	defer closeDemo() // llama.cpp keeps its own mapping
+	if n.plan.ModelSHA256 != "" {
+		var release func()
+		if path, release, err = pinnedModel(path, n.plan.ModelSHA256); err != nil {
+			return err
+		}
+		defer release()
+	}
 	m, err := llama.LoadModel(path, mp)
-	closeDemo() // llama.cpp keeps its own mapping
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
 	}
@@ -165,18 +177,6 @@ func (n *Node) loadEngine() error {
 	n.log.Info("model loaded", "arch", info.Arch, "params", info.Params, "slots", ec.Slots, "ms", time.Since(start).Milliseconds())
 	n.api.Attach(e)
 	return nil
-}
-
-func (n *Node) devicePolicy() (device.Policy, error) {
-	if n.plan.Devices.Open {
-		return device.NewOpenPolicy(), nil
-	}
-	al, err := device.LoadAllowList(n.plan.Devices.AllowList)
-	if err != nil {
-		return nil, fmt.Errorf("node: %w", err)
-	}
-	n.allowList = al
-	return al, nil
 }
 
 // newServer assembles the API server; the engine is attached later.
@@ -203,6 +203,7 @@ func (n *Node) newServer() (*server.Server, error) {
 		Metrics:       n.metrics,
 		Log:           n.log,
 		ClientIP:      resolver.ClientIP,
+		Enrolment:     n.enrol,
 	})
 }
 

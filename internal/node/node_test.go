@@ -31,6 +31,7 @@ type running struct {
 	done   chan error // Run's result
 	logs   *testenv.SyncBuffer
 	client *client.Client
+	priv   ed25519.PrivateKey // the enrolled device's key
 }
 
 // startNode builds a Node from vars (plus a free port, a key directory
@@ -54,7 +55,7 @@ func startNode(t *testing.T, vars map[string]string) *running {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r.n = n
+	r.n, r.priv = n, priv
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go func() { r.done <- n.Run(ctx) }()

@@ -38,7 +38,9 @@ type Plan struct {
 	TLS          TLSPlan
 	Keys         KeysPlan
 	Devices      DevicesPlan
+	Enrol        EnrolPlan // attested device policies (enrol.go)
 	ModelPath    string
+	ModelSHA256  string            // hex, either case; empty: not checked
 	Model        llama.ModelParams // Budget is filled by the node
 	Engine       llama.Config      // Budget is filled by the node
 	Server       server.Options
@@ -81,12 +83,19 @@ type RouterPlan struct {
 	FirstByte        time.Duration
 	Idle             time.Duration
 	Total            time.Duration
+	// UpstreamPins are the workers' own SPKI pins (INFERENCE_ENDPOINTS
+	// entries with #spki=), by base URL; they replace MTLS.Pins for that
+	// worker.
+	UpstreamPins map[string]tlsreload.Pins
 }
 
-// LogPlan is the logger's level and encoding.
+// LogPlan is the logger's level and encoding. TextOnTerminal (LOG_FORMAT
+// auto in development) switches JSON to text when standard error is a
+// terminal: a person reads it.
 type LogPlan struct {
-	Level slog.Level
-	JSON  bool
+	Level          slog.Level
+	JSON           bool
+	TextOnTerminal bool
 }
 
 // TLSPlan is the public listener's certificate; empty paths mean plain
@@ -101,9 +110,12 @@ type KeysPlan struct {
 }
 
 // DevicesPlan is the device policy: an allow-list file, or open.
+// CreateIfMissing (development) makes a missing allow-list with one
+// development device, as a missing key directory is made.
 type DevicesPlan struct {
-	Open      bool
-	AllowList string
+	Open            bool
+	AllowList       string
+	CreateIfMissing bool
 }
 
 // LimitPlan is one token-bucket limiter; the zero LimitPlan is no limit.
@@ -116,13 +128,14 @@ func PlanFor(cfg config.Config) Plan {
 	p.MTLS = MTLSPlan{ClientCA: cfg.TLSClientCA, ClientCert: cfg.TLSClientCert, ClientKey: cfg.TLSClientKey,
 		Pins: tlsreload.Pins(cfg.PeerSPKI)}
 	p.Router = RouterPlan{
-		Upstreams: cfg.InferenceEndpoints, HealthInterval: cfg.HealthInterval(),
+		HealthInterval:   cfg.HealthInterval(),
 		BreakerThreshold: cfg.BreakerThreshold, BreakerReset: cfg.CircuitReset(),
 		Connect:   time.Duration(cfg.UpstreamConnectMS) * time.Millisecond,
 		FirstByte: time.Duration(cfg.UpstreamFirstByteSec) * time.Second,
 		Idle:      time.Duration(cfg.UpstreamIdleSec) * time.Second,
 		Total:     time.Duration(cfg.UpstreamTotalSec) * time.Second,
 	}
+	p.Router.Upstreams, p.Router.UpstreamPins = upstreams(cfg.InferenceEndpoints)
 	p.RedisURL, p.SharedSecretFile = cfg.RedisURL, cfg.SharedSecretFile
 	if cfg.Role == config.RoleWorker {
 		// The router in front limits per IP and per device and asks for
@@ -137,15 +150,19 @@ func PlanFor(cfg config.Config) Plan {
 
 func basePlan(cfg config.Config) Plan {
 	return Plan{
-		Log:     LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText},
+		Log: LogPlan{Level: cfg.LogLevel, JSON: cfg.LogFormat != config.LogText,
+			TextOnTerminal: cfg.LogFormat == config.LogAuto && cfg.Environment == config.Development},
 		Listen:  cfg.Listen,
 		Metrics: cfg.MetricsListen,
 		TLS:     TLSPlan{Cert: cfg.TLSCert, Key: cfg.TLSKey},
 		Keys:    KeysPlan{Dir: cfg.KeyDir, CreateIfMissing: cfg.Environment == config.Development},
-		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList},
+		Devices: DevicesPlan{Open: cfg.DevicePolicy == config.Open, AllowList: cfg.AllowList,
+			CreateIfMissing: cfg.Environment == config.Development},
+		Enrol: enrolPlan(cfg),
 
-		ModelPath: cfg.Model,
-		Model:     llama.ModelParams{MLock: cfg.MlockWeights},
+		ModelPath:   cfg.Model,
+		ModelSHA256: cfg.ModelSHA256,
+		Model:       llama.ModelParams{MLock: cfg.MlockWeights},
 		Engine: llama.Config{
 			Slots:          cfg.Slots,
 			ContextPerSlot: cfg.Context,
@@ -155,6 +172,8 @@ func basePlan(cfg config.Config) Plan {
 			// Issue 11: conversations' KV prefixes, in locked memory.
 			PrefixCacheBytes:  cfg.PrefixCacheBytes,
 			PrefixCacheMaxTTL: cfg.PrefixCacheMaxTTL(),
+			// Issue 17: one share per device.
+			PrefixCacheDevices: cfg.PrefixCacheDevices,
 		},
 		Server:       serverOptions(cfg),
 		PoWBits:      cfg.PoWBits,
@@ -187,5 +206,24 @@ func serverOptions(cfg config.Config) server.Options {
 		WriteTimeout:        cfg.WriteTimeout(),
 		InflightBodyBytes:   int64(cfg.InflightBodyBytes),
 		ConversationCache:   cfg.PrefixCacheBytes > 0,
+		CORSOrigins:         cfg.CORSOrigins,
 	}
+}
+
+// upstreams splits INFERENCE_ENDPOINTS into the workers' base URLs and
+// their own pins (nil when no worker has one).
+func upstreams(eps config.URLs) ([]string, map[string]tlsreload.Pins) {
+	var urls []string
+	var pins map[string]tlsreload.Pins
+	for _, e := range eps {
+		u, p := config.URLPin(e)
+		urls = append(urls, u)
+		if p != nil {
+			if pins == nil {
+				pins = map[string]tlsreload.Pins{}
+			}
+			pins[u] = tlsreload.Pins(p)
+		}
+	}
+	return urls, pins
 }

@@ -34,6 +34,7 @@ var reaches = map[string]reach{
 	"SOTTO_METRICS_LISTEN":     {"127.0.0.1:9100", nil, nil},
 	"SOTTO_MODEL":              {"/other.gguf", nil, nil},
 	"SOTTO_MLOCK_WEIGHTS":      {"true", nil, nil},
+	"SOTTO_MODEL_SHA256":       {"abababababababababababababababababababababababababababababababab", nil, nil},
 	"SOTTO_KEY_DIR":            {"/keys", nil, nil},
 	"SOTTO_DEVICE_POLICY":      {"open", nil, nil},
 	"SOTTO_ALLOW_LIST":         {"/devices", nil, nil},
@@ -85,6 +86,19 @@ var reaches = map[string]reach{
 	// Issue 11: the prefix cache's locked-memory cap and ttl cap.
 	"SOTTO_PREFIX_CACHE_BYTES":           {"67108864", nil, nil},
 	"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS": {"60", nil, nil},
+	"SOTTO_PREFIX_CACHE_DEVICES":         {"2", nil, nil},
+
+	// Issue 20: browser clients.
+	"SOTTO_CORS_ORIGINS": {"null,https://chat.example", nil, nil},
+	// Issue 22: enrolment by App Attest and Play Integrity.
+	"SOTTO_ENROL_APPLE_APP_IDS":        {"ABCDE12345.com.example.app", nil, nil},
+	"SOTTO_ENROL_ANDROID_PACKAGES":     {"com.example.app", nil, map[string]string{"SOTTO_ENROL_ANDROID_KEYS": "/play"}},
+	"SOTTO_ENROL_ANDROID_CERT_DIGESTS": {"AAAA", nil, nil},
+	"SOTTO_ENROL_ANDROID_KEYS":         {"/other-play", map[string]string{"SOTTO_ENROL_ANDROID_PACKAGES": "com.example.app", "SOTTO_ENROL_ANDROID_KEYS": "/play"}, nil},
+	"SOTTO_ENROL_DEVELOPMENT":          {"true", nil, nil},
+	"SOTTO_ENROL_SOFTWARE":             {"true", nil, nil},
+	"SOTTO_ENROL_TTL_SECONDS":          {"3600", nil, nil},
+	"SOTTO_ENROL_REVOKED":              {"/revoked", nil, nil},
 }
 
 // The bases of the multi-node rows: a worker (mutual TLS), a router.

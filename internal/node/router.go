@@ -3,9 +3,11 @@ package node
 import (
 	"crypto/hmac"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,6 +60,7 @@ func (n *Node) buildRouter() error {
 		Replay: reg, Devices: policy, PoW: issuer, IPLimiter: ipLim, DeviceLimiter: devLim,
 		Streams: ratelimit.NewConcurrency(p.StreamsPerID, maxLimiterKeys), Keyer: keyer,
 		Metrics: n.metrics, Log: n.log, ClientIP: clientip.New(p.Proxies, p.UnixListener).ClientIP,
+		SharedState: n.redisReady,
 	})
 	if err != nil {
 		return fmt.Errorf("node: %w", err)
@@ -86,7 +89,8 @@ func (n *Node) routerConfig(transport http.RoundTripper) router.Config {
 		FirstByteTimeout: p.Router.FirstByte, IdleTimeout: p.Router.Idle, TotalTimeout: p.Router.Total,
 		RequestTTL: p.Server.RequestTTL, MaxBodyBytes: p.Server.MaxBodyBytes,
 		PoWMode: p.Server.PoWMode, PoWAutoThreshold: p.Server.PoWAutoThreshold,
-		MetricsOnMain: p.Server.MetricsOnMainListen,
+		MetricsOnMain: p.Server.MetricsOnMainListen, InflightBodyBytes: p.Server.InflightBodyBytes,
+		CORSOrigins: p.Server.CORSOrigins,
 	}
 }
 
@@ -129,19 +133,28 @@ func (n *Node) sharedState() (replay.Register, ratelimit.Limiter, ratelimit.Limi
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("node: REDIS_URL: %w", errRedisURL)
 	}
+	redis.SetLogger(slogRedis{n.log})
 	n.redis = redis.NewClient(opts)
 	ip := ratelimit.NewRedis(n.redis, p.IPLimit.PerMinute, p.IPLimit.Burst, redisPrefix+"rl:ip:")
 	dev := ratelimit.NewRedis(n.redis, p.DeviceLimit.PerMinute, p.DeviceLimit.Burst, redisPrefix+"rl:dev:")
-	return redisreplay.New(n.redis, redisPrefix+"replay:router:"), ip, dev, nil
+	reg := redisreplay.New(n.redis, redisPrefix+"replay:router:")
+	if err := n.checkRedisAtStart(reg); err != nil {
+		return nil, nil, nil, err
+	}
+	n.redisReady = redisReady(n.redis, reg)
+	return reg, ip, dev, nil
 }
 
 // errRedisURL replaces go-redis's parse error, whose text may quote the
 // URL (and its password).
 var errRedisURL = fmt.Errorf("not a valid Redis URL")
 
-// upstreamTransport is the router's HTTP/2 connection pool to its
-// workers: mutual TLS with a reloaded client certificate and CA pool.
-func (n *Node) upstreamTransport() (*http.Transport, error) {
+// upstreamTransport is the router's HTTP/2 connection pools to its
+// workers: mutual TLS with a reloaded client certificate and CA pool, one
+// pool per worker, each verifying that worker's certificate against the
+// host of its own URL (a name or an IP address) and its own pin, or
+// SOTTO_PEER_SPKI's when it has none.
+func (n *Node) upstreamTransport() (upstreamTransports, error) {
 	p := n.plan
 	cert, err := tlsreload.NewCertReloader(p.MTLS.ClientCert, p.MTLS.ClientKey, n.log)
 	if err != nil {
@@ -152,12 +165,46 @@ func (n *Node) upstreamTransport() (*http.Transport, error) {
 		return nil, fmt.Errorf("node: worker CA: %w", err)
 	}
 	n.peerCert, n.peerCAs = cert, cas
-	return &http.Transport{
-		DialContext:         (&net.Dialer{Timeout: p.Router.Connect, KeepAlive: 30 * time.Second}).DialContext,
-		TLSClientConfig:     tlsreload.ClientMTLS(cert, cas, p.MTLS.Pins),
-		TLSHandshakeTimeout: p.Router.Connect,
-		ForceAttemptHTTP2:   true,
-		MaxIdleConnsPerHost: 16,
-		IdleConnTimeout:     90 * time.Second,
-	}, nil
+	out := upstreamTransports{}
+	for _, raw := range p.Router.Upstreams {
+		u, err := url.Parse(raw)
+		if err != nil {
+			return nil, fmt.Errorf("node: INFERENCE_ENDPOINTS: %w", err)
+		}
+		out[u.Host] = &http.Transport{
+			DialContext:         (&net.Dialer{Timeout: p.Router.Connect, KeepAlive: 30 * time.Second}).DialContext,
+			TLSClientConfig:     tlsreload.ClientMTLS(cert, cas, pinsOf(p, raw), u.Hostname()),
+			TLSHandshakeTimeout: p.Router.Connect,
+			ForceAttemptHTTP2:   true,
+			MaxIdleConnsPerHost: 16,
+			IdleConnTimeout:     90 * time.Second,
+		}
+	}
+	return out, nil
+}
+
+// pinsOf is the worker's own pin, or SOTTO_PEER_SPKI's without one.
+func pinsOf(p Plan, upstream string) tlsreload.Pins {
+	if own := p.Router.UpstreamPins[upstream]; own != nil {
+		return own
+	}
+	return p.MTLS.Pins
+}
+
+// upstreamTransports sends each request through the transport of the
+// worker it is for (by URL host:port); a request to any other host fails.
+type upstreamTransports map[string]http.RoundTripper
+
+// errNoUpstream: a request for a host that is not a configured worker.
+var errNoUpstream = errors.New("node: not a configured worker")
+
+func (t upstreamTransports) RoundTrip(req *http.Request) (*http.Response, error) {
+	rt, ok := t[req.URL.Host]
+	if !ok {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errNoUpstream
+	}
+	return rt.RoundTrip(req)
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -64,6 +65,7 @@ func (n *Node) Run(ctx context.Context) error {
 		return err
 	}
 	wg.Go(func() { n.reloadOnHUP(ctx) })
+	wg.Go(func() { n.watchAllowList(ctx) })
 	select {
 	case <-ctx.Done():
 	case err = <-errc:
@@ -175,6 +177,10 @@ func (n *Node) startMetrics(wg *sync.WaitGroup, errc chan<- error) (*http.Server
 
 // drain stops accepting chats, lets open streams run for grace, closes
 // every connection (cancelling what is left) and waits for the handlers.
+// The listener stays open while chats run (docs/protocol.md 5.4): a chat
+// that arrives meanwhile, on a new connection or a kept-alive one, gets
+// 503 #overloaded with a Retry-After instead of a refused connection or
+// a connection closed without an answer.
 func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, grace time.Duration) error {
 	if n.router != nil {
 		n.router.SetDraining(true)
@@ -183,6 +189,7 @@ func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, gr
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), grace)
 	defer cancel()
+	handlers.waitIdle(ctx)
 	if err := public.Shutdown(ctx); err != nil {
 		public.Close()
 	}
@@ -197,19 +204,20 @@ func (n *Node) drain(public, metricsSrv *http.Server, handlers *handlerGroup, gr
 	return nil
 }
 
-// Reload re-reads the keys, the certificates, the peer CA bundle and the
-// device allow-list (rotation without restart). A failure keeps the
-// previous state.
+// Reload re-reads the keys, the certificates, the peer CA bundle, the
+// device allow-list and the enrolment revocations (rotation without
+// restart). A failure keeps the
+// previous state of what failed, and the last line says which.
 func (n *Node) Reload() {
-	if n.keys != nil {
-		if err := n.keys.Reload(); err != nil {
-			n.log.Error("key reload failed", "err", err)
-		}
-	}
+	var kept []string
 	reload := func(what string, f func() error) {
 		if err := f(); err != nil {
-			n.log.Error(what+" reload failed", "err", err)
+			n.log.Error(what+" reload failed; keeping the previous one", "err", err)
+			kept = append(kept, what)
 		}
+	}
+	if n.keys != nil {
+		reload("key", n.keys.Reload)
 	}
 	if n.certs != nil {
 		reload("certificate", n.certs.Reload)
@@ -220,10 +228,15 @@ func (n *Node) Reload() {
 	if n.peerCAs != nil {
 		reload("peer CA bundle", n.peerCAs.Reload)
 	}
-	if n.allowList != nil {
-		if err := n.allowList.Reload(); err != nil {
-			n.log.Error("allow-list reload failed", "err", err)
-		}
+	if n.allowList != nil && !n.reloadAllowList("SIGHUP") {
+		kept = append(kept, "allow-list")
+	}
+	if n.enrol != nil {
+		reload("enrolment revocations", n.enrol.Revoked.Reload)
+	}
+	if len(kept) > 0 {
+		n.log.Warn("reload incomplete: kept the previous state of what failed", "kept", strings.Join(kept, ", "))
+		return
 	}
 	n.log.Info("reloaded")
 }

@@ -35,6 +35,21 @@ type Config struct {
 	// ChatTemplate is stored as tokenizer.chat_template when not empty
 	// (see Templates for named ones).
 	ChatTemplate string
+	// Arch is the architecture: "" (llama) or ArchGemma2, Gemma 2's layout
+	// (post-attention and post-FFN norms, tied output, sliding-window
+	// attention every other layer: llama.cpp's iSWA KV cache).
+	Arch string
+}
+
+// ArchGemma2 is Config.Arch for Gemma 2's layout.
+const ArchGemma2 = "gemma2"
+
+// arch is the GGUF architecture name, the prefix of its keys.
+func (c Config) arch() string {
+	if c.Arch == "" {
+		return "llama"
+	}
+	return c.Arch
 }
 
 // Presets are the named shapes. Vocab sizes assume the built-in tokenizer
@@ -95,6 +110,9 @@ func (c Config) Validate() error {
 	if bs := int(c.Type.BlockSize()); c.NEmbd%bs != 0 || c.NFF%bs != 0 {
 		return fmt.Errorf("synth: %s needs n_embd and n_ff to be multiples of %d (got %d, %d)",
 			c.Type, bs, c.NEmbd, c.NFF)
+	}
+	if c.Arch != "" && c.Arch != ArchGemma2 {
+		return fmt.Errorf("synth: architecture %q not supported (want llama or %s)", c.Arch, ArchGemma2)
 	}
 	if c.NVocab < 0 {
 		return fmt.Errorf("synth: n_vocab must not be negative, got %d", c.NVocab)

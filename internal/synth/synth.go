@@ -28,17 +28,25 @@ func (c Config) Tensors(nVocab int) []gguf.TensorInfo {
 		blk("attn_k", e, kvDim)
 		blk("attn_v", e, kvDim)
 		blk("attn_output", e, e)
+		if c.Arch == ArchGemma2 {
+			blk("post_attention_norm", e)
+		}
 		blk("ffn_norm", e)
 		blk("ffn_gate", e, ff)
 		blk("ffn_up", e, ff)
 		blk("ffn_down", ff, e)
+		if c.Arch == ArchGemma2 {
+			blk("post_ffw_norm", e)
+		}
 	}
-	return append(ts,
-		gguf.TensorInfo{Name: "output_norm.weight", Shape: []uint64{e}, Type: gguf.TypeF32},
-		gguf.TensorInfo{Name: "output.weight", Shape: []uint64{e, v}, Type: c.Type})
+	ts = append(ts, gguf.TensorInfo{Name: "output_norm.weight", Shape: []uint64{e}, Type: gguf.TypeF32})
+	if c.Arch == ArchGemma2 { // the output is the token embedding
+		return ts
+	}
+	return append(ts, gguf.TensorInfo{Name: "output.weight", Shape: []uint64{e, v}, Type: c.Type})
 }
 
-// metadata returns the general.* and llama.* keys followed by the
+// metadata returns the general.* and <arch>.* keys followed by the
 // tokenizer, and the vocabulary size.
 func (c Config) metadata() ([]gguf.KV, int, error) {
 	tok, nVocab, err := tokenizerKV(c)
@@ -46,21 +54,25 @@ func (c Config) metadata() ([]gguf.KV, int, error) {
 		return nil, 0, err
 	}
 	u := func(v int) gguf.Value { return gguf.Uint32(uint32(v)) }
+	a := c.arch()
 	kv := []gguf.KV{
-		{Key: "general.architecture", Value: gguf.String("llama")},
+		{Key: "general.architecture", Value: gguf.String(a)},
 		{Key: "general.name", Value: gguf.String(c.Name)},
 		{Key: "general.file_type", Value: gguf.Uint32(fileType(c.Type))},
 		{Key: "general.quantization_version", Value: gguf.Uint32(2)},
-		{Key: "llama.vocab_size", Value: u(nVocab)},
-		{Key: "llama.context_length", Value: u(c.NCtx)},
-		{Key: "llama.embedding_length", Value: u(c.NEmbd)},
-		{Key: "llama.block_count", Value: u(c.NLayer)},
-		{Key: "llama.feed_forward_length", Value: u(c.NFF)},
-		{Key: "llama.rope.dimension_count", Value: u(c.NEmbd / c.NHead)},
-		{Key: "llama.attention.head_count", Value: u(c.NHead)},
-		{Key: "llama.attention.head_count_kv", Value: u(c.NHeadKV)},
-		{Key: "llama.attention.layer_norm_rms_epsilon", Value: gguf.Float32(1e-5)},
-		{Key: "llama.rope.freq_base", Value: gguf.Float32(10000)},
+		{Key: a + ".vocab_size", Value: u(nVocab)},
+		{Key: a + ".context_length", Value: u(c.NCtx)},
+		{Key: a + ".embedding_length", Value: u(c.NEmbd)},
+		{Key: a + ".block_count", Value: u(c.NLayer)},
+		{Key: a + ".feed_forward_length", Value: u(c.NFF)},
+		{Key: a + ".rope.dimension_count", Value: u(c.NEmbd / c.NHead)},
+		{Key: a + ".attention.head_count", Value: u(c.NHead)},
+		{Key: a + ".attention.head_count_kv", Value: u(c.NHeadKV)},
+		{Key: a + ".attention.layer_norm_rms_epsilon", Value: gguf.Float32(1e-5)},
+		{Key: a + ".rope.freq_base", Value: gguf.Float32(10000)},
+	}
+	if c.Arch == ArchGemma2 { // a window shorter than a test's prompt
+		kv = append(kv, gguf.KV{Key: a + ".attention.sliding_window", Value: u(16)})
 	}
 	return append(kv, tok...), nVocab, nil
 }

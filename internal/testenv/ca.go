@@ -62,6 +62,21 @@ func (ca *CA) WriteCA(t testing.TB, dir, name string) string {
 // dir/name.key (0600), and returns both paths and the certificate.
 func (ca *CA) Issue(t testing.TB, dir, name string) (certPath, keyPath string, cert *x509.Certificate) {
 	t.Helper()
+	return ca.IssueFor(t, dir, name, "localhost", "127.0.0.1")
+}
+
+// IssueFor is Issue for the given host names and IP addresses only.
+func (ca *CA) IssueFor(t testing.TB, dir, name string, hosts ...string) (certPath, keyPath string, cert *x509.Certificate) {
+	t.Helper()
+	var dns []string
+	var ips []net.IP
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			ips = append(ips, ip)
+		} else {
+			dns = append(dns, h)
+		}
+	}
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +84,7 @@ func (ca *CA) Issue(t testing.TB, dir, name string) (certPath, keyPath string, c
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(ca.serial.Add(1)), Subject: pkix.Name{CommonName: name},
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		DNSNames: []string{"localhost"}, IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames: dns, IPAddresses: ips,
 		KeyUsage:    x509.KeyUsageDigitalSignature,
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}

@@ -2,7 +2,6 @@ package testenv
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"os/exec"
 	"testing"
@@ -17,21 +16,22 @@ import (
 // missing; in CI it fails (.ci/run installs it).
 func Redis(t testing.TB, args ...string) (*redis.Client, string) {
 	t.Helper()
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
-		if InCI() {
-			t.Fatal("redis-server not installed (.ci/run installs it)")
-		}
-		t.Skip("redis-server not installed")
-	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	addr := l.Addr().String()
-	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	args = append([]string{"--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "",
+	return RedisAt(t, addr, args...)
+}
+
+// RedisAt is Redis on a given loopback address (a test that starts Redis
+// after a client already points at it).
+func RedisAt(t testing.TB, addr string, args ...string) (*redis.Client, string) {
+	t.Helper()
+	bin := RequireTool(t, "redis-server", "redis-server")
+	_, port, _ := net.SplitHostPort(addr)
+	args = append([]string{"--port", port, "--bind", "127.0.0.1", "--save", "",
 		"--appendonly", "no", "--dir", t.TempDir()}, args...)
 	cmd := exec.Command(bin, args...)
 	if err := cmd.Start(); err != nil {

@@ -40,16 +40,28 @@ type Config struct {
 	IPRateLimitPerMinute int `env:"IP_RATE_LIMIT_PER_MINUTE" envDefault:"120"`
 	IPRateLimitBurst     int `env:"IP_RATE_LIMIT_BURST" envDefault:"30"`
 
-	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8443"`
+	Listen        Addr   `env:"SOTTO_LISTEN" envDefault:"127.0.0.1:8080"`
 	TLSCert       string `env:"SOTTO_TLS_CERT"`
 	TLSKey        string `env:"SOTTO_TLS_KEY"`
 	MetricsListen Addr   `env:"SOTTO_METRICS_LISTEN"`
 
 	Model        string       `env:"SOTTO_MODEL"`
 	MlockWeights bool         `env:"SOTTO_MLOCK_WEIGHTS" envDefault:"false"`
+	ModelSHA256  string       `env:"SOTTO_MODEL_SHA256"`
 	KeyDir       string       `env:"SOTTO_KEY_DIR"`
 	DevicePolicy DevicePolicy `env:"SOTTO_DEVICE_POLICY" envDefault:"allowlist"`
 	AllowList    string       `env:"SOTTO_ALLOW_LIST"`
+
+	// Enrolment (issue 22, docs/enrolment.md): platform attestation under
+	// SOTTO_DEVICE_POLICY attested or attested+allowlist.
+	EnrolAppleAppIDs        Words  `env:"SOTTO_ENROL_APPLE_APP_IDS"`
+	EnrolAndroidPackages    Words  `env:"SOTTO_ENROL_ANDROID_PACKAGES"`
+	EnrolAndroidCertDigests Words  `env:"SOTTO_ENROL_ANDROID_CERT_DIGESTS"`
+	EnrolAndroidKeys        string `env:"SOTTO_ENROL_ANDROID_KEYS"`
+	EnrolDevelopment        bool   `env:"SOTTO_ENROL_DEVELOPMENT" envDefault:"false"`
+	EnrolSoftware           bool   `env:"SOTTO_ENROL_SOFTWARE" envDefault:"false"`
+	EnrolTTLSeconds         int    `env:"SOTTO_ENROL_TTL_SECONDS" envDefault:"86400"`
+	EnrolRevoked            string `env:"SOTTO_ENROL_REVOKED"`
 
 	Slots      int `env:"SOTTO_SLOTS" envDefault:"4"`
 	Context    int `env:"SOTTO_CONTEXT" envDefault:"2048"`
@@ -69,6 +81,7 @@ type Config struct {
 	// prefixes (0 = off) and the longest a client may keep one.
 	PrefixCacheBytes         int64 `env:"SOTTO_PREFIX_CACHE_BYTES" envDefault:"0"`
 	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
+	PrefixCacheDevices       int   `env:"SOTTO_PREFIX_CACHE_DEVICES" envDefault:"8"`
 
 	// Traffic shape (issue 19, docs/protocol.md 5.5): off or constant; the
 	// default follows ENVIRONMENT (applyDerivedDefaults). A worker's
@@ -82,9 +95,12 @@ type Config struct {
 	PoWAutoThreshold float64 `env:"POW_AUTO_THRESHOLD" envDefault:"0.8"`
 
 	TrustedProxies Prefixes `env:"SOTTO_TRUSTED_PROXIES"`
+	// Browser clients (issue 20): origins allowed to call /api/pubkey and
+	// /api/chat; empty: no CORS.
+	CORSOrigins Origins `env:"SOTTO_CORS_ORIGINS"`
 
 	LogLevel  slog.Level `env:"LOG_LEVEL" envDefault:"info"`
-	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"json"`
+	LogFormat LogFormat  `env:"LOG_FORMAT" envDefault:"auto"`
 
 	ShutdownGraceSeconds int `env:"SHUTDOWN_GRACE_SECONDS" envDefault:"30"`
 	ReplayRegisterSize   int `env:"REPLAY_REGISTER_SIZE" envDefault:"1000000"`

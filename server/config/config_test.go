@@ -34,16 +34,16 @@ func TestDefaults(t *testing.T) {
 		Environment: Development, StreamingEnabled: true,
 		RequestTTLSeconds: 60, RateLimitPerMinute: 60, RateLimitBurst: 10,
 		IPRateLimitPerMinute: 120, IPRateLimitBurst: 30,
-		Listen: Addr{Network: "tcp", Address: "127.0.0.1:8443"},
+		Listen: Addr{Network: "tcp", Address: "127.0.0.1:8080"},
 		Model:  "/models/m.gguf", KeyDir: "./dev/keys",
-		DevicePolicy: AllowList, AllowList: "./dev/devices",
+		DevicePolicy: AllowList, AllowList: "./dev/allow-list", EnrolTTLSeconds: 86400,
 		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
-		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600,
+		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600, PrefixCacheDevices: 8,
 		StreamShape: ShapeOff, StreamFrameMS: 50, MetricsBatch: 16,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
-		LogLevel: slog.LevelInfo, LogFormat: LogJSON,
+		LogLevel: slog.LevelInfo, LogFormat: LogAuto,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
 		Role: RoleAll, BreakerThreshold: 5, BreakerResetSeconds: 30, HealthIntervalMS: 2000,
 		UpstreamConnectMS: 3000, UpstreamFirstByteSec: 120, UpstreamIdleSec: 60, UpstreamTotalSec: 900,
@@ -92,9 +92,9 @@ func TestValidationFailures(t *testing.T) {
 		{"int", base("SOTTO_SLOTS", secret), "config: SOTTO_SLOTS: must be an integer"},
 		{"float", base("POW_AUTO_THRESHOLD", secret), "config: POW_AUTO_THRESHOLD: must be a number"},
 		{"log level", base("LOG_LEVEL", secret), "config: LOG_LEVEL: must be debug, info, warn or error"},
-		{"log format", base("LOG_FORMAT", secret), "config: LOG_FORMAT: must be json or text"},
+		{"log format", base("LOG_FORMAT", secret), "config: LOG_FORMAT: must be json, text or auto"},
 		{"pow mode", base("POW_MODE", secret), "config: POW_MODE: must be off, always or auto"},
-		{"device policy", base("SOTTO_DEVICE_POLICY", secret), "config: SOTTO_DEVICE_POLICY: must be allowlist or open"},
+		{"device policy", base("SOTTO_DEVICE_POLICY", secret), "config: SOTTO_DEVICE_POLICY: must be allowlist, open, attested or attested+allowlist"},
 		{"listen syntax", base("SOTTO_LISTEN", secret), "config: SOTTO_LISTEN: must be host:port or unix:/path"},
 		{"relative socket", base("SOTTO_LISTEN", "unix:"+secret), "config: SOTTO_LISTEN: unix socket path must be absolute (unix:/path)"},
 		{"proxies", base("SOTTO_TRUSTED_PROXIES", "10.0.0.0/8,"+secret), "config: SOTTO_TRUSTED_PROXIES: must be a comma-separated list of CIDR prefixes or IP addresses"},
@@ -107,7 +107,7 @@ func TestValidationFailures(t *testing.T) {
 			"config: SOTTO_TLS_CERT: required unless SOTTO_LISTEN is a loopback address or unix socket\n" +
 				"config: SOTTO_TLS_KEY: required unless SOTTO_LISTEN is a loopback address or unix socket"},
 		{"half tls pair", base("SOTTO_TLS_CERT", "/c.pem"), "config: SOTTO_TLS_KEY: required when the other half of the TLS pair is set"},
-		{"metrics same as listen", base("SOTTO_METRICS_LISTEN", "127.0.0.1:8443"), "config: SOTTO_METRICS_LISTEN: must differ from SOTTO_LISTEN (metrics never share the public listener)"},
+		{"metrics same as listen", base("SOTTO_METRICS_LISTEN", "127.0.0.1:8080"), "config: SOTTO_METRICS_LISTEN: must differ from SOTTO_LISTEN (metrics never share the public listener)"},
 		{"production metrics on the public listener", base("ENVIRONMENT", "production", "SOTTO_KEY_DIR", "/k", "SOTTO_ALLOW_LIST", "/a"),
 			"config: SOTTO_METRICS_LISTEN: required in production (/metrics is never served on the public listener)"},
 		{"write timeout", base("SOTTO_WRITE_TIMEOUT_SECONDS", "0"), "config: SOTTO_WRITE_TIMEOUT_SECONDS: must be between 1 and 3600"},
@@ -257,7 +257,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 56 {
+	if len(seen) != 67 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }
@@ -283,5 +283,31 @@ func TestStreamShapeDefault(t *testing.T) {
 	prod["SOTTO_STREAM_SHAPE"] = "off"
 	if cfg, err := Load(func(n string) (string, bool) { v, ok := prod[n]; return v, ok }); err != nil || cfg.ShapeFrame() != 0 {
 		t.Fatalf("production with shape off: %v, %v", cfg.ShapeFrame(), err)
+	}
+}
+
+// TestDevelopmentModelsDir: in development an unset SOTTO_MODEL is the
+// first ./models/*.gguf (where make model puts one), as make run serves;
+// production never guesses.
+func TestDevelopmentModelsDir(t *testing.T) {
+	t.Chdir(t.TempDir())
+	if err := os.Mkdir("models", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"models/b.gguf", "models/a.gguf", "models/notes.txt"} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dev, err := Load(vars(map[string]string{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dev.Model != "./models/a.gguf" {
+		t.Errorf("development model %q, want ./models/a.gguf", dev.Model)
+	}
+	prod, _ := Check(vars(map[string]string{"ENVIRONMENT": "production"}))
+	if prod.Model != "" {
+		t.Errorf("production model %q, want none", prod.Model)
 	}
 }

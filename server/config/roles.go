@@ -29,10 +29,13 @@ func (r *Role) UnmarshalText(b []byte) error {
 }
 
 // URLs is a comma-separated list of https base URLs (the router's
-// workers), without paths, queries or credentials.
+// workers), without paths, queries or credentials, each with an optional
+// SPKI pin of that worker as its fragment (https://host:port#spki=PIN).
 type URLs []string
 
-// UnmarshalText parses the list; empty entries are skipped.
+// UnmarshalText parses the list; empty entries are skipped. An entry is
+// kept as https://host:port, or https://host:port#spki=PIN (URLPin
+// splits it).
 func (u *URLs) UnmarshalText(b []byte) error {
 	var out URLs
 	for s := range strings.SplitSeq(string(b), ",") {
@@ -42,13 +45,38 @@ func (u *URLs) UnmarshalText(b []byte) error {
 		}
 		p, err := url.Parse(s)
 		if err != nil || p.Scheme != "https" || p.Host == "" || p.User != nil ||
-			(p.Path != "" && p.Path != "/") || p.RawQuery != "" || p.Fragment != "" {
-			return reasonError("must be a comma-separated list of https://host:port URLs")
+			(p.Path != "" && p.Path != "/") || p.RawQuery != "" || !validPinFragment(p.Fragment) {
+			return reasonError("must be a comma-separated list of https://host:port URLs, each optionally with #spki=PIN")
 		}
-		out = append(out, "https://"+p.Host)
+		entry := "https://" + p.Host
+		if p.Fragment != "" {
+			entry += "#" + p.Fragment
+		}
+		out = append(out, entry)
 	}
 	*u = out
 	return nil
+}
+
+// validPinFragment accepts no fragment or spki= one SPKI pin.
+func validPinFragment(f string) bool {
+	if f == "" {
+		return true
+	}
+	pin, ok := strings.CutPrefix(f, "spki=")
+	var p Pins
+	return ok && !strings.Contains(pin, ",") && p.UnmarshalText([]byte(pin)) == nil && len(p) == 1
+}
+
+// URLPin splits an entry of URLs into the worker's base URL and its own
+// pin (nil without one).
+func URLPin(entry string) (string, Pins) {
+	base, frag, _ := strings.Cut(entry, "#")
+	var p Pins
+	if pin, ok := strings.CutPrefix(frag, "spki="); ok {
+		_ = p.UnmarshalText([]byte(pin)) // checked by UnmarshalText
+	}
+	return base, p
 }
 
 // Pins is a comma-separated list of SPKI pins: base64 (standard or URL
@@ -92,6 +120,15 @@ var roleRules = []rule{
 			return "must be empty for a router (it runs no model)"
 		case c.Role != RoleRouter && c.Model == "" && c.Environment == Production:
 			return "required in production (path of the GGUF model; development serves the embedded demo model)"
+		}
+		return ""
+	}},
+	{"SOTTO_MODEL_SHA256", func(c *Config) string {
+		switch {
+		case c.Role == RoleRouter && c.ModelSHA256 != "":
+			return "must be empty for a router (it runs no model)"
+		case c.ModelSHA256 != "" && !isSHA256Hex(c.ModelSHA256):
+			return "must be 64 hexadecimal digits (the model file's sha256)"
 		}
 		return ""
 	}},
@@ -161,4 +198,17 @@ func onlyForEither(c *Config, set bool) string {
 		return "only for the worker and router roles"
 	}
 	return ""
+}
+
+// isSHA256Hex reports whether s is a sha256 in hex (either case).
+func isSHA256Hex(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
 }

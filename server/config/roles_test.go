@@ -72,6 +72,28 @@ func TestWorkerRole(t *testing.T) {
 	}
 }
 
+// TestWorkerPins: a worker URL may carry that worker's own SPKI pin; a
+// fragment that is not one pin is refused.
+func TestWorkerPins(t *testing.T) {
+	var u URLs
+	const pin = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU"
+	if err := u.UnmarshalText([]byte("https://10.0.0.2:8443#spki=" + pin + ", https://10.0.0.3:8443")); err != nil {
+		t.Fatal(err)
+	}
+	base, pins := URLPin(u[0])
+	if base != "https://10.0.0.2:8443" || len(pins) != 1 || pins[0][0] != 0xe3 {
+		t.Fatalf("first worker: %q %x", base, pins)
+	}
+	if base, pins := URLPin(u[1]); base != "https://10.0.0.3:8443" || pins != nil {
+		t.Fatalf("second worker: %q %x", base, pins)
+	}
+	for _, bad := range []string{"https://w:1#x", "https://w:1#spki=c2hvcnQ", "https://w:1#spki=" + pin + "," + pin} {
+		if err := u.UnmarshalText([]byte(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
 // TestMultiNodeValuesRefused: malformed URLs and pins name the variable
 // only, and single-node processes refuse multi-node settings.
 func TestMultiNodeValuesRefused(t *testing.T) {

@@ -56,12 +56,22 @@ const (
 	AllowList DevicePolicy = "allowlist"
 	// Open accepts any device with a valid signature (development only).
 	Open DevicePolicy = "open"
+	// Attested accepts devices holding a valid enrolment credential
+	// (docs/enrolment.md).
+	Attested DevicePolicy = "attested"
+	// AttestedAllowList accepts enrolled devices that are also listed in
+	// SOTTO_ALLOW_LIST (a team's own devices).
+	AttestedAllowList DevicePolicy = "attested+allowlist"
 )
 
-// UnmarshalText accepts allowlist or open.
+// UnmarshalText accepts allowlist, open, attested or attested+allowlist.
 func (p *DevicePolicy) UnmarshalText(b []byte) error {
-	return oneOf((*string)(p), b, "must be allowlist or open", string(AllowList), string(Open))
+	return oneOf((*string)(p), b, "must be allowlist, open, attested or attested+allowlist",
+		string(AllowList), string(Open), string(Attested), string(AttestedAllowList))
 }
+
+// IsAttested reports whether the policy needs an enrolment credential.
+func (p DevicePolicy) IsAttested() bool { return p == Attested || p == AttestedAllowList }
 
 // PoWMode decides when requests must carry proof of work.
 type PoWMode string
@@ -86,11 +96,14 @@ type LogFormat string
 const (
 	LogJSON LogFormat = "json"
 	LogText LogFormat = "text"
+	// LogAuto is text for a person at a terminal in development, JSON
+	// everywhere else (under systemd, in production, into a pipe).
+	LogAuto LogFormat = "auto"
 )
 
-// UnmarshalText accepts json or text.
+// UnmarshalText accepts json, text or auto.
 func (f *LogFormat) UnmarshalText(b []byte) error {
-	return oneOf((*string)(f), b, "must be json or text", string(LogJSON), string(LogText))
+	return oneOf((*string)(f), b, "must be json, text or auto", string(LogJSON), string(LogText), string(LogAuto))
 }
 
 func oneOf(dst *string, b []byte, reason string, allowed ...string) error {
@@ -191,4 +204,5 @@ var (
 	_ encoding.TextUnmarshaler = (*Role)(nil)
 	_ encoding.TextUnmarshaler = (*URLs)(nil)
 	_ encoding.TextUnmarshaler = (*Pins)(nil)
+	_ encoding.TextUnmarshaler = (*Words)(nil)
 )

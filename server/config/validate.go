@@ -2,13 +2,19 @@ package config
 
 import (
 	"errors"
+	"path/filepath"
 	"time"
 )
 
-// Development defaults that production must set explicitly.
+// Development defaults that production must set explicitly: the paths
+// make run (scripts/run.sh) and sotto chat --dev use.
 const (
-	devKeyDir    = "./dev/keys"
-	devAllowList = "./dev/devices"
+	DevKeyDir    = "./dev/keys"
+	DevAllowList = "./dev/allow-list"
+	// DevModels is where make model puts models; in development the
+	// first match is served when SOTTO_MODEL is unset, else the embedded
+	// demo model.
+	DevModels = "./models/*.gguf"
 )
 
 // applyDerivedDefaults fills defaults that depend on other settings. A
@@ -24,10 +30,15 @@ func (c *Config) applyDerivedDefaults() {
 		return
 	}
 	if c.KeyDir == "" && c.Role != RoleRouter {
-		c.KeyDir = devKeyDir
+		c.KeyDir = DevKeyDir
 	}
-	if c.AllowList == "" && c.DevicePolicy == AllowList {
-		c.AllowList = devAllowList
+	if c.AllowList == "" && (c.DevicePolicy == AllowList || c.DevicePolicy == AttestedAllowList) {
+		c.AllowList = DevAllowList
+	}
+	if c.Model == "" && c.Role != RoleRouter {
+		if m, _ := filepath.Glob(DevModels); len(m) > 0 {
+			c.Model = "./" + filepath.ToSlash(m[0])
+		}
 	}
 }
 
@@ -116,6 +127,7 @@ var rules = []rule{
 		}
 		return ""
 	}},
+	intRange("SOTTO_PREFIX_CACHE_DEVICES", func(c *Config) int { return c.PrefixCacheDevices }, 1, 4096, "must be between 1 and 4096"),
 	intRange("SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS", func(c *Config) int { return c.PrefixCacheMaxTTLSeconds }, 1, 86400, "must be between 1 and 86400"),
 	intRange("POW_BITS", func(c *Config) int { return c.PoWBits }, 1, 32, "must be between 1 and 32"),
 	{"POW_AUTO_THRESHOLD", func(c *Config) string {
@@ -151,7 +163,7 @@ func tlsPair(c *Config, v string) string {
 // joins one *VarError per broken rule, in variable order.
 func (c *Config) Validate() error {
 	var errs []error
-	for _, r := range append(rules, roleRules...) {
+	for _, r := range append(append(rules, roleRules...), enrolRules...) {
 		if reason := r.fail(c); reason != "" {
 			errs = append(errs, &VarError{Var: r.name, Reason: reason})
 		}

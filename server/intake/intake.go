@@ -70,9 +70,12 @@ func CheckDate(h crypto.Header, arrival time.Time, window time.Duration) *proble
 }
 
 // VerifyDevice is the first half of step 7: the device key header, its
-// signature of the body's SHA-256, and trust by policy; any failure is
+// signature of the body's SHA-256, and trust by policy (given the
+// Sotto-Enrolment credential, for the attested policies); any failure is
 // 401 #device, one answer for all.
 func VerifyDevice(ctx context.Context, h http.Header, bodyHash [32]byte, policy device.Policy) (device.Key, *problem.Problem) {
+	// An enrolment policy reads the credential the device presented.
+	ctx = device.WithEnrolment(ctx, h.Get(wire.HeaderEnrolment))
 	dk, err := device.ParseKey(h.Get(wire.HeaderDevice))
 	if err != nil || dk.VerifyDigest(bodyHash, h.Get(wire.HeaderSignature)) != nil || policy.Trusted(ctx, dk) != nil {
 		return device.Key{}, reject(problem.New(problem.Device))

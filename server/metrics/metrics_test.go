@@ -146,7 +146,7 @@ func TestValues(t *testing.T) {
 			t.Errorf("requests_total{%s} = %v (present %v), want %v", k, got, ok, want)
 		}
 	}
-	if len(requests) != 2+12 {
+	if len(requests) != 2+15 {
 		t.Errorf("requests_total series: %v", requests)
 	}
 	limited := labelled(fams["sotto_rate_limited_total"], "scope")
@@ -171,13 +171,7 @@ func TestCallbacksAbsentUntilSet(t *testing.T) {
 }
 
 func TestPromtoolCheck(t *testing.T) {
-	promtool, err := exec.LookPath("promtool")
-	if err != nil {
-		if testenv.InCI() {
-			t.Fatal("promtool not on PATH (Debian package prometheus)")
-		}
-		t.Skip("promtool not on PATH")
-	}
+	promtool := testenv.RequireTool(t, "promtool", "prometheus")
 	cmd := exec.Command(promtool, "check", "metrics")
 	cmd.Stdin = bytes.NewReader(scrape(t, populated()))
 	out, err := cmd.CombinedOutput()

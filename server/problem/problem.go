@@ -34,6 +34,11 @@ const (
 	Overloaded  = wire.ProblemOverloaded
 	Request     = wire.ProblemRequest
 	Internal    = wire.ProblemInternal
+	// The router's, when a worker sent no response headers.
+	WorkerLost    = wire.ProblemWorkerLost
+	WorkerTimeout = wire.ProblemWorkerTimeout
+	// Enrolment refused (docs/protocol.md section 6b).
+	Attestation = wire.ProblemAttestation
 )
 
 // PoWChallengeHeader carries the proof-of-work challenge beside the
@@ -113,6 +118,10 @@ func PoWRequired(challenge string) Problem { return New(PoW).With("challenge", c
 // inner-request error codes the chat handler defines (a fixed set; never
 // text taken from the request).
 func InvalidRequest(code string) Problem { return New(Request).With("code", code) }
+
+// AttestationRefused is 403 #attestation with its refusal code (protocol
+// section 6b), from enrol's fixed vocabulary.
+func AttestationRefused(code string) Problem { return New(Attestation).With("code", code) }
 
 func internalKind() wire.ProblemKind {
 	k, _ := wire.LookupProblem(Internal)

@@ -28,6 +28,9 @@ func TestWriteEachType(t *testing.T) {
 		{OverloadedAfter(5 * time.Second), 503, `{"type":"https://sotto.invalid/problems/v1#overloaded","title":"Server overloaded","status":503}`, "5", ""},
 		{InvalidRequest("max_tokens"), 400, `{"type":"https://sotto.invalid/problems/v1#request","title":"Invalid request","status":400,"code":"max_tokens"}`, "", ""},
 		{New(Internal), 500, `{"type":"https://sotto.invalid/problems/v1#internal","title":"Internal server error","status":500}`, "", ""},
+		{New(WorkerLost), 502, `{"type":"https://sotto.invalid/problems/v1#worker-lost","title":"Worker lost before answering","status":502}`, "", ""},
+		{New(WorkerTimeout), 504, `{"type":"https://sotto.invalid/problems/v1#worker-timeout","title":"Worker did not answer in time","status":504}`, "", ""},
+		{AttestationRefused("nonce"), 403, `{"type":"https://sotto.invalid/problems/v1#attestation","title":"Enrolment refused","status":403,"code":"nonce"}`, "", ""},
 	}
 	if len(tests) != len(Names()) {
 		t.Fatalf("%d cases for %d names", len(tests), len(Names()))

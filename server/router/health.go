@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/sottolabs/sotto/crypto/keyconfig"
 	"github.com/sottolabs/sotto/crypto/wire"
 )
 
@@ -21,10 +22,14 @@ const (
 	maxCapacityBody = 4 << 10
 )
 
-// keyDoc is the workers' signed key configuration, served unchanged.
+// keyDoc is the workers' signed key configuration, served unchanged, and
+// its keys, for check 4.
 type keyDoc struct {
-	body    []byte
-	fetched time.Time
+	body     []byte
+	keys     []keyconfig.Key
+	fetched  time.Time
+	issuedAt time.Time // see nextKeyDoc
+	expires  time.Time
 }
 
 // Run checks every upstream's health and capacity every health interval,
@@ -34,6 +39,9 @@ func (r *Router) Run(ctx context.Context) {
 	var wg sync.WaitGroup
 	for _, u := range r.pool.ups {
 		wg.Go(func() { r.watch(ctx, u) })
+	}
+	if r.d.SharedState != nil {
+		wg.Go(func() { r.watchShared(ctx) })
 	}
 	wg.Wait()
 }
@@ -82,7 +90,8 @@ func (r *Router) healthTimeout() time.Duration {
 
 // refreshKeys fetches the signed key configuration from u. The router
 // cannot check its signature's meaning for clients (they pin the signing
-// key); it only checks that it is a JSON document and serves it as is.
+// key); it checks the document's form (keyconfig.Parse), serves it as is
+// and runs check 4 against its keys.
 func (r *Router) refreshKeys(ctx context.Context, u *Upstream) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.URL+wire.PathPubkey, nil)
 	if err != nil {
@@ -94,10 +103,15 @@ func (r *Router) refreshKeys(ctx context.Context, u *Upstream) {
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxKeyDocBytes+1))
-	if err != nil || resp.StatusCode != http.StatusOK || len(body) > maxKeyDocBytes || !json.Valid(body) {
+	if err != nil || resp.StatusCode != http.StatusOK || len(body) > maxKeyDocBytes {
 		return
 	}
-	r.keys.Store(&keyDoc{body: body, fetched: time.Now()})
+	d, err := keyconfig.Parse(body)
+	if err != nil {
+		return
+	}
+	now := time.Now()
+	r.offerKeys(&keyDoc{body: body, keys: d.Keys, fetched: now, issuedAt: d.IssuedAt, expires: d.Expires}, now)
 }
 
 // getJSON GETs url and decodes at most limit bytes of its JSON body.

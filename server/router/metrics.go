@@ -18,13 +18,15 @@ type upstreamMetrics struct {
 }
 
 // outcomes of one attempt on a worker.
-var outcomes = []string{"ok", "client_gone", "refused", "connect_error", "stream_error"}
+// first_byte_timeout and stream_error count against the worker's
+// breaker, client_gone and total_timeout do not.
+var outcomes = []string{"ok", "client_gone", "refused", "connect_error", "stream_error", "first_byte_timeout", "total_timeout"}
 
 func newUpstreamMetrics(reg prometheus.Registerer) (*upstreamMetrics, error) {
 	l := []string{"upstream"}
 	m := &upstreamMetrics{
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Namespace: "sotto", Name: "upstream_requests_total",
-			Help: "Attempts on a worker by outcome: ok, client_gone, refused (503), connect_error, stream_error."},
+			Help: "Attempts on a worker by outcome: ok, client_gone, refused (503), connect_error, stream_error, first_byte_timeout, total_timeout."},
 			[]string{"upstream", "outcome"}),
 		firstByte: prometheus.NewHistogramVec(prometheus.HistogramOpts{Namespace: "sotto", Name: "upstream_first_byte_seconds",
 			Help:    "Router-to-worker latency: from sending a request to the worker's response headers.",

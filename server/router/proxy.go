@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/problem"
 )
 
@@ -33,23 +34,39 @@ const (
 // says nothing about the worker.
 var errClientGone = errors.New("router: client gone")
 
+// Causes of an attempt's cancellation, and the breaker's neutral verdict.
+var (
+	errFirstByte = errors.New("router: no response headers within the first-byte timeout")
+	errIdle      = errors.New("router: worker stream silent for the idle timeout")
+	errNotAFault = errors.New("router: attempt ended for a reason not the worker's")
+)
+
+// result is what one attempt on a worker left behind.
+type result struct {
+	retry bool // nothing was sent to the client; another worker may be tried
+	spent bool // the worker may have registered the rid: the router's claim stays
+}
+
 // handleChat serves POST /api/chat: the router's checks, then the relay.
+// The rid claimed in the last check is released again when no worker
+// registered it (docs/protocol.md section 12, "The router's register").
 func (r *Router) handleChat(c echo.Context) error {
 	start := r.d.Now()
-	ch := &chat{r: c.Request()}
-	defer func() {
-		if ch.release != nil {
-			ch.release()
-		}
-	}()
+	ch := &chat{r: c.Request(), arrived: start}
+	defer ch.cleanup()
 	w := c.Response()
 	for _, s := range r.steps() {
 		if p := s(ch); p != nil {
+			if ch.body == nil {
+				intake.CloseUnread(w, ch.r)
+			}
 			r.refuse(w, p)
 			return nil
 		}
 	}
-	r.forward(w, ch)
+	if spent := r.forward(w, ch); !spent {
+		r.unclaim(ch)
+	}
 	r.d.Metrics.RequestDuration.Observe(r.d.Now().Sub(start).Seconds())
 	return nil
 }
@@ -67,8 +84,12 @@ func (r *Router) refuse(w http.ResponseWriter, p *problem.Problem) {
 // relays that answer. A worker is retried elsewhere only when it provably
 // did not start the request: the request was never written to it, or it
 // answered 503, which a worker sends only before it claims the rid
-// (docs/protocol.md). A started generation is never duplicated.
-func (r *Router) forward(w http.ResponseWriter, c *chat) {
+// (docs/protocol.md). A request written to a worker that then sends no
+// response headers (lost, or silent for FirstByteTimeout) is not sent
+// again: the worker may have opened it; the client gets 502 #worker-lost
+// or 504 #worker-timeout. A started generation is never duplicated.
+// forward reports whether a worker may have registered the rid.
+func (r *Router) forward(w http.ResponseWriter, c *chat) (spent bool) {
 	ctx, cancel := context.WithTimeout(c.r.Context(), r.cfg.TotalTimeout)
 	defer cancel()
 	bo := &backoff.ExponentialBackOff{InitialInterval: backoffInitial, RandomizationFactor: 0.5,
@@ -81,25 +102,25 @@ func (r *Router) forward(w http.ResponseWriter, c *chat) {
 			break
 		}
 		tried[u] = true
-		if retry := r.attempt(ctx, w, u, c); !retry {
-			return
+		if res := r.attempt(ctx, w, u, c); !res.retry {
+			return res.spent
 		}
 		select {
 		case <-ctx.Done():
 			r.refuse(w, reject(problem.OverloadedAfter(time.Second)))
-			return
+			return false
 		case <-time.After(bo.NextBackOff()):
 		}
 	}
 	r.refuse(w, reject(problem.OverloadedAfter(time.Second)))
+	return false
 }
 
-// attempt sends the sealed request to u and relays the answer. It returns
-// true when nothing was relayed and another worker may be tried.
-func (r *Router) attempt(ctx context.Context, w http.ResponseWriter, u *Upstream, c *chat) (retry bool) {
+// attempt sends the sealed request to u and relays the answer.
+func (r *Router) attempt(ctx context.Context, w http.ResponseWriter, u *Upstream, c *chat) result {
 	done, err := u.breaker.Allow()
 	if err != nil {
-		return true // open, or half-open with its probe under way
+		return result{retry: true} // open, or half-open with its probe under way
 	}
 	u.inFlight.Add(1)
 	r.metrics.inFlight.WithLabelValues(u.Name).Inc()
@@ -107,47 +128,84 @@ func (r *Router) attempt(ctx context.Context, w http.ResponseWriter, u *Upstream
 		u.inFlight.Add(-1)
 		r.metrics.inFlight.WithLabelValues(u.Name).Dec()
 	}()
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	resp, written, err := r.send(ctx, cancel, u, c)
+	attemptCtx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	resp, written, err := r.send(attemptCtx, cancel, u, c)
 	if err != nil {
-		done(errUpstream)
-		r.metrics.outcome(u, "connect_error")
-		return !written
+		return r.noHeaders(ctx, w, u, c, done, written, context.Cause(attemptCtx))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusServiceUnavailable {
 		done(nil) // load, not a fault
 		r.metrics.outcome(u, "refused")
-		return true
+		return result{retry: true}
 	}
-	err = r.relay(w, resp, cancel)
-	if err != nil && c.r.Context().Err() != nil {
-		err = errClientGone // the client left; the upstream read failed because of it
+	name := ""
+	if resp.StatusCode != http.StatusOK {
+		name = problemName(resp)
 	}
+	err = r.relay(w, resp, name, cancel)
+	r.settle(ctx, u, c, done, err)
+	return result{spent: spends(resp.StatusCode, name)}
+}
+
+// noHeaders ends an attempt that got no response headers. Nothing was
+// written: another worker may be tried. Written and the client gone: not
+// the worker's fault, and nothing to answer. Written and the worker lost
+// or silent: 502 or 504, a fault of the worker.
+func (r *Router) noHeaders(ctx context.Context, w http.ResponseWriter, u *Upstream, c *chat,
+	done func(error), written bool, cause error) result {
 	switch {
-	case err == nil, errors.Is(err, errClientGone):
+	case c.r.Context().Err() != nil:
+		done(errNotAFault)
+		r.metrics.outcome(u, "client_gone")
+		return result{spent: written}
+	case !written:
+		done(errUpstream)
+		r.metrics.outcome(u, "connect_error")
+		return result{retry: true}
+	case ctx.Err() != nil: // the total timeout, shorter than the first-byte one
+		done(errNotAFault)
+		r.metrics.outcome(u, "total_timeout")
+		r.refuse(w, reject(problem.New(problem.WorkerTimeout)))
+	case errors.Is(cause, errFirstByte):
+		done(errUpstream)
+		r.metrics.outcome(u, "first_byte_timeout")
+		r.refuse(w, reject(problem.New(problem.WorkerTimeout)))
+	default:
+		done(errUpstream)
+		r.metrics.outcome(u, "connect_error")
+		r.log.Warn("worker lost before its response headers", "upstream", u.Name)
+		r.refuse(w, reject(problem.New(problem.WorkerLost)))
+	}
+	return result{spent: true}
+}
+
+// settle counts a relayed answer: complete, the client gone, the stream
+// cut by the total timeout (neither is the worker's fault), or the
+// worker lost or silent mid-stream (a fault).
+func (r *Router) settle(ctx context.Context, u *Upstream, c *chat, done func(error), err error) {
+	switch {
+	case err == nil:
 		done(nil)
-		r.metrics.outcome(u, outcomeOf(err))
+		r.metrics.outcome(u, "ok")
+	case errors.Is(err, errClientGone) || c.r.Context().Err() != nil:
+		done(errNotAFault)
+		r.metrics.outcome(u, "client_gone")
+	case ctx.Err() != nil:
+		done(errNotAFault)
+		r.metrics.outcome(u, "total_timeout")
 	default:
 		done(errUpstream)
 		r.metrics.outcome(u, "stream_error")
 		r.log.Warn("worker lost during a stream", "upstream", u.Name)
 	}
-	return false
-}
-
-func outcomeOf(err error) string {
-	if err != nil {
-		return "client_gone"
-	}
-	return "ok"
 }
 
 // send posts the sealed body and device headers to u and waits for the
 // response headers, at most FirstByteTimeout. written reports whether the
 // request reached the worker (when it did not, a retry is safe).
-func (r *Router) send(ctx context.Context, cancel context.CancelFunc, u *Upstream, c *chat) (*http.Response, bool, error) {
+func (r *Router) send(ctx context.Context, cancel context.CancelCauseFunc, u *Upstream, c *chat) (*http.Response, bool, error) {
 	var written atomic.Bool
 	trace := &httptrace.ClientTrace{WroteRequest: func(httptrace.WroteRequestInfo) { written.Store(true) }}
 	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost,
@@ -158,7 +216,10 @@ func (r *Router) send(ctx context.Context, cancel context.CancelFunc, u *Upstrea
 	req.Header.Set("Content-Type", wire.MediaTypeRequest)
 	req.Header.Set(wire.HeaderDevice, c.r.Header.Get(wire.HeaderDevice))
 	req.Header.Set(wire.HeaderSignature, c.r.Header.Get(wire.HeaderSignature))
-	firstByte := time.AfterFunc(r.cfg.FirstByteTimeout, cancel)
+	if e := c.r.Header.Get(wire.HeaderEnrolment); e != "" {
+		req.Header.Set(wire.HeaderEnrolment, e)
+	}
+	firstByte := time.AfterFunc(r.cfg.FirstByteTimeout, func() { cancel(errFirstByte) })
 	start := time.Now()
 	resp, err := r.cfg.Transport.RoundTrip(req)
 	firstByte.Stop()
@@ -174,11 +235,11 @@ func (r *Router) send(ctx context.Context, cancel context.CancelFunc, u *Upstrea
 // No read for IdleTimeout cancels the upstream request. It returns
 // errClientGone when the client stops reading, another error when the
 // worker's stream broke.
-func (r *Router) relay(w http.ResponseWriter, resp *http.Response, cancel context.CancelFunc) error {
+func (r *Router) relay(w http.ResponseWriter, resp *http.Response, name string, cancel context.CancelCauseFunc) error {
 	copyHeaders(w.Header(), resp.Header)
 	body := io.Reader(resp.Body)
 	if resp.StatusCode != http.StatusOK {
-		r.d.Metrics.ObserveRequest(resp.StatusCode, problemName(resp))
+		r.d.Metrics.ObserveRequest(resp.StatusCode, name)
 		body = io.LimitReader(resp.Body, maxProblemBytes)
 	} else {
 		r.d.Metrics.ObserveRequest(http.StatusOK, "")
@@ -187,7 +248,7 @@ func (r *Router) relay(w http.ResponseWriter, resp *http.Response, cancel contex
 	}
 	w.WriteHeader(resp.StatusCode)
 	rc := http.NewResponseController(w)
-	idle := time.AfterFunc(r.cfg.IdleTimeout, cancel)
+	idle := time.AfterFunc(r.cfg.IdleTimeout, func() { cancel(errIdle) })
 	defer idle.Stop()
 	buf := make([]byte, relayBufferBytes)
 	for {
@@ -240,4 +301,18 @@ func problemName(resp *http.Response) string {
 	}
 	name, _ := strings.CutPrefix(doc.Type, wire.ProblemTypeBase)
 	return name
+}
+
+// unspent are the worker refusals of protocol section 4 steps 1-9 (and
+// 503, before step 10 or a full register): a worker that sends one has
+// not registered the rid (section 4.1).
+var unspent = map[string]bool{problem.TooLarge: true, problem.MediaType: true, problem.RateLimited: true,
+	problem.PoW: true, problem.Envelope: true, problem.Key: true, problem.Date: true, problem.Device: true,
+	problem.Overloaded: true}
+
+// spends reports whether a relayed answer leaves the rid registered at
+// the worker: a stream, #replay, #request, or anything the router cannot
+// read (kept: the claim errs on the side of refusing a replay).
+func spends(status int, name string) bool {
+	return status == http.StatusOK || !unspent[name]
 }

@@ -1,6 +1,8 @@
 package router
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +18,8 @@ import (
 	"github.com/sottolabs/sotto/crypto/pow"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
+	"github.com/sottolabs/sotto/server/cors"
+	"github.com/sottolabs/sotto/server/intake"
 	"github.com/sottolabs/sotto/server/metrics"
 	"github.com/sottolabs/sotto/server/problem"
 	"github.com/sottolabs/sotto/server/ratelimit"
@@ -43,6 +47,11 @@ type Config struct {
 	PoWMode          string
 	PoWAutoThreshold float64
 	MetricsOnMain    bool
+	// InflightBodyBytes caps the body bytes all clients hold before
+	// their checks, as on a server (SOTTO_INFLIGHT_BODY_BYTES); 0: the
+	// default.
+	InflightBodyBytes int64
+	CORSOrigins       []string // SOTTO_CORS_ORIGINS (server/cors); empty: no CORS
 }
 
 // Deps are the shared components. All are required except PoW (unless
@@ -59,6 +68,10 @@ type Deps struct {
 	Log           *slog.Logger
 	ClientIP      func(*http.Request) (netip.Addr, error)
 	Now           func() time.Time
+	// SharedState checks the state routers share (Redis): reachable and
+	// safe to use. Nil when the state is in memory. While it fails the
+	// router is not ready (see watchShared).
+	SharedState func(context.Context) error
 }
 
 // Router is the blind edge. See the package doc for its lifecycle.
@@ -71,7 +84,9 @@ type Router struct {
 	keys     atomic.Pointer[keyDoc]
 	metrics  *upstreamMetrics
 	draining atomic.Bool
+	sharedOK atomic.Bool // the last SharedState check passed
 	echo     *echo.Echo
+	bodies   *intake.BodyGate
 }
 
 // New builds a Router over cfg.Upstreams.
@@ -87,7 +102,8 @@ func New(cfg Config, d Deps) (*Router, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{}}
+	r := &Router{cfg: cfg, d: d, log: d.Log, pool: &pool{},
+		bodies: intake.NewBodyGate(cmp.Or(cfg.InflightBodyBytes, intake.DefaultInflightBodyBytes))}
 	r.client = &http.Client{Transport: cfg.Transport}
 	m, err := newUpstreamMetrics(d.Metrics.Registry())
 	if err != nil {
@@ -133,8 +149,9 @@ func (r *Router) routes() *echo.Echo {
 			problem.Write(c.Response(), problem.New(problem.Internal))
 		}
 	}
-	e.POST(wire.PathChat, r.handleChat)
-	e.GET(wire.PathPubkey, r.handlePubkey)
+	cors.Routes(e, cors.New(r.cfg.CORSOrigins), r.handleChat, r.handlePubkey)
+	e.POST(wire.PathEnrollChallenge, r.handleEnroll) // relayed to a worker (enroll.go)
+	e.POST(wire.PathEnroll, r.handleEnroll)
 	e.GET(wire.PathHealthLive, func(c echo.Context) error {
 		c.Response().Header().Set("Cache-Control", "no-store")
 		return c.Blob(http.StatusOK, wire.MediaTypeJSON, []byte(`{"status":"live"}`))
@@ -147,9 +164,10 @@ func (r *Router) routes() *echo.Echo {
 	return e
 }
 
-// ready: not draining, a key configuration to serve, a worker to use.
+// ready: not draining, a key configuration to serve, a worker to use,
+// and the shared state (Redis) answering when there is one.
 func (r *Router) ready() bool {
-	return !r.draining.Load() && r.keys.Load() != nil && r.pool.anyAvailable()
+	return !r.draining.Load() && r.keys.Load() != nil && r.pool.anyAvailable() && r.sharedReady()
 }
 
 func (r *Router) handleReady(c echo.Context) error {

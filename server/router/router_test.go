@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
 	"github.com/sottolabs/sotto/crypto/device"
+	"github.com/sottolabs/sotto/crypto/keyconfig"
 	"github.com/sottolabs/sotto/crypto/replay"
 	"github.com/sottolabs/sotto/crypto/wire"
 	"github.com/sottolabs/sotto/internal/locked"
@@ -41,23 +43,40 @@ var stream = [][]byte{
 // is its chat answer (200: stream).
 type fakeWorker struct {
 	srv    *httptest.Server
-	status int
 	mu     sync.Mutex
+	status int
 	body   []byte
 	header http.Header
 	chats  int
+	down   atomic.Bool // capacity checks answer 500
 }
 
 func newFakeWorker(t *testing.T, status int) *fakeWorker {
 	f := &fakeWorker{status: status}
+	return f.start(t, f.chat)
+}
+
+// newFakeWorkerFunc is a fake worker whose chats chat answers.
+func newFakeWorkerFunc(t *testing.T, chat http.HandlerFunc) *fakeWorker {
+	return (&fakeWorker{}).start(t, chat)
+}
+
+func (f *fakeWorker) start(t *testing.T, chat http.HandlerFunc) *fakeWorker {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+wire.PathCapacity, func(w http.ResponseWriter, _ *http.Request) {
+		if f.down.Load() { // healthcheck_test.go
+			w.WriteHeader(http.StatusInternalServerError)
+			return
+		}
 		_, _ = w.Write([]byte(`{"ready":true,"slots":2,"busy":0,"queued":0,"queue_depth":4}`))
 	})
+	doc := keyDocument(t)
 	mux.HandleFunc("GET "+wire.PathPubkey, func(w http.ResponseWriter, _ *http.Request) {
-		_, _ = w.Write([]byte(`{"keys":[],"signature":"x"}`))
+		_, _ = w.Write(doc)
 	})
-	mux.HandleFunc("POST "+wire.PathChat, f.chat)
+	mux.HandleFunc("POST "+wire.PathChat, chat)
+	mux.HandleFunc("POST "+wire.PathEnroll, f.enrol) // enroll_test.go
+	mux.HandleFunc("POST "+wire.PathEnrollChallenge, f.enrol)
 	f.srv = httptest.NewUnstartedServer(mux)
 	f.srv.EnableHTTP2 = true
 	f.srv.StartTLS()
@@ -69,12 +88,13 @@ func (f *fakeWorker) chat(w http.ResponseWriter, r *http.Request) {
 	b, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.body, f.header, f.chats = b, r.Header.Clone(), f.chats+1
+	status := f.status
 	f.mu.Unlock()
 	w.Header().Set("X-Worker-Internal", "w1.internal")
-	if f.status != http.StatusOK {
+	if status != http.StatusOK {
 		w.Header().Set("Content-Type", wire.MediaTypeProblem)
 		w.Header().Set("Retry-After", "3")
-		w.WriteHeader(f.status)
+		w.WriteHeader(status)
 		_, _ = w.Write([]byte(`{"type":"https://sotto.invalid/problems/v1#overloaded","title":"Server overloaded","status":503}`))
 		return
 	}
@@ -83,6 +103,28 @@ func (f *fakeWorker) chat(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(part)
 		w.(http.Flusher).Flush()
 	}
+}
+
+// keyDocument is a signed key configuration with one current X25519 key,
+// key_id 1 (the id sealed uses); its public key is random: the router
+// never seals to it.
+func keyDocument(t *testing.T) []byte {
+	t.Helper()
+	now := time.Now().UTC().Truncate(time.Second)
+	pk := make([]byte, 32)
+	_, _ = rand.Read(pk)
+	d := &keyconfig.Document{IssuedAt: now, Expires: now.Add(24 * time.Hour), Keys: []keyconfig.Key{{
+		KeyID: 1, Suite: crypto.SuiteX25519, PublicKey: pk, NotBefore: now.Add(-time.Hour),
+		NotAfter: now.Add(time.Hour), State: keyconfig.StateCurrent}}}
+	_, priv, _ := ed25519.GenerateKey(rand.Reader)
+	if err := keyconfig.Sign(d, priv); err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // newTestRouter builds and runs a router over the fake workers and waits
@@ -96,22 +138,34 @@ func newTestRouter(t *testing.T, workers ...*fakeWorker) *httptest.Server {
 // newTestRouterWithMetrics is newTestRouter, also returning the metrics.
 func newTestRouterWithMetrics(t *testing.T, workers ...*fakeWorker) (*httptest.Server, *metrics.Metrics) {
 	t.Helper()
-	m := metrics.New()
+	ts, r := newTestRouterWith(t, nil, workers...)
+	return ts, r.d.Metrics
+}
+
+// newTestRouterWith is newTestRouter after set changed the configuration
+// and dependencies (nil: none changed); it also returns the Router.
+func newTestRouterWith(t *testing.T, set func(*Config, *Deps), workers ...*fakeWorker) (*httptest.Server, *Router) {
+	t.Helper()
 	urls := make([]string, len(workers))
 	for i, w := range workers {
 		urls[i] = w.srv.URL
 	}
-	r, err := New(Config{
+	cfg := Config{
 		Upstreams: urls, Transport: workers[0].srv.Client().Transport, HealthInterval: 20 * time.Millisecond,
 		BreakerThreshold: 3, BreakerReset: time.Second, FirstByteTimeout: 5 * time.Second,
 		IdleTimeout: 5 * time.Second, TotalTimeout: 10 * time.Second, RequestTTL: time.Minute,
 		MaxBodyBytes: 1 << 20, PoWMode: PoWOff,
-	}, Deps{
+	}
+	d := Deps{
 		Replay: replay.NewMemory(100), Devices: device.NewOpenPolicy(),
 		IPLimiter: ratelimit.NewMemory(600, 100, 100), DeviceLimiter: ratelimit.NewMemory(600, 100, 100),
-		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)), Metrics: m,
+		Streams: ratelimit.NewConcurrency(10, 100), Keyer: ratelimit.NewSharedKeyer(bytes.Repeat([]byte{9}, 32), locked.NewBudget(locked.Unlimited)), Metrics: metrics.New(),
 		Log: slog.New(slog.DiscardHandler), ClientIP: clientip.New(nil, false).ClientIP,
-	})
+	}
+	if set != nil {
+		set(&cfg, &d)
+	}
+	r, err := New(cfg, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,7 +181,7 @@ func newTestRouterWithMetrics(t *testing.T, workers ...*fakeWorker) (*httptest.S
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return ts, m
+	return ts, r
 }
 
 // sealed is a request body with a valid envelope header and its device
@@ -144,6 +198,12 @@ func sealed(t *testing.T) ([]byte, http.Header) {
 		t.Fatal(err)
 	}
 	sc.Destroy()
+	return body, signed(t, body)
+}
+
+// signed returns the headers of body signed by a new device key.
+func signed(t *testing.T, body []byte) http.Header {
+	t.Helper()
 	_, priv, _ := ed25519.GenerateKey(rand.Reader)
 	dk, _ := device.PublicKey(priv)
 	sig, err := device.Sign(priv, body)
@@ -154,7 +214,7 @@ func sealed(t *testing.T) ([]byte, http.Header) {
 	h.Set("Content-Type", wire.MediaTypeRequest)
 	h.Set(wire.HeaderDevice, dk.String())
 	h.Set(wire.HeaderSignature, sig)
-	return body, h
+	return h
 }
 
 func post(t *testing.T, url string, body []byte, h http.Header) (*http.Response, []byte) {

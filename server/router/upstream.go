@@ -48,6 +48,9 @@ func newUpstream(name, url string, threshold int, reset time.Duration, onState f
 		MaxRequests: 1,
 		Timeout:     reset,
 		ReadyToTrip: func(c gobreaker.Counts) bool { return c.ConsecutiveFailures >= uint32(threshold) },
+		// A client that left, or a stream cut by the total timeout, says
+		// nothing about the worker: neither a failure nor a success.
+		IsExcluded: func(err error) bool { return errors.Is(err, errNotAFault) },
 		OnStateChange: func(_ string, _, to gobreaker.State) {
 			onState(u, to)
 		},

@@ -32,20 +32,27 @@ func ServerMTLS(cert *CertReloader, cas *PoolReloader, pins Pins) *tls.Config {
 	return c
 }
 
-// ClientMTLS returns the configuration of a router's connections to its
-// workers: TLS 1.3, HTTP/2, the client certificate from cert, and the
-// worker's certificate verified against cas's current pool for the
-// dialled host name and, when given, the pins. (The standard verifier
+// ClientMTLS returns the configuration of a router's connections to the
+// worker at host (a name or an IP address, from the worker's URL): TLS
+// 1.3, HTTP/2, the client certificate from cert, and the worker's
+// certificate verified against cas's current pool, for serverAuth, with a
+// SAN matching host, and, when given, the pins. (The standard verifier
 // reads a fixed RootCAs; it is replaced by the same checks against the
-// reloaded pool.)
-func ClientMTLS(cert *CertReloader, cas *PoolReloader, pins Pins) *tls.Config {
+// reloaded pool. The host is this configuration's own, not the
+// handshake's server name, which Go leaves empty for an IP address: a
+// worker's certificate for another address is refused.)
+func ClientMTLS(cert *CertReloader, cas *PoolReloader, pins Pins, host string) *tls.Config {
 	return &tls.Config{
 		MinVersion:           tls.VersionTLS13,
 		NextProtos:           []string{"h2"},
+		ServerName:           host,
 		GetClientCertificate: cert.GetClientCertificate,
 		InsecureSkipVerify:   true, // verified by VerifyConnection below, against the reloaded pool
 		VerifyConnection: func(cs tls.ConnectionState) error {
-			return verifyPeer(cs, cas.Pool(), cs.ServerName, x509.ExtKeyUsageServerAuth, pins)
+			if host == "" {
+				return fmt.Errorf("%w: no host name to verify", ErrPeer)
+			}
+			return verifyPeer(cs, cas.Pool(), host, x509.ExtKeyUsageServerAuth, pins)
 		},
 	}
 }

@@ -61,7 +61,7 @@ func TestMutualTLS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return ClientMTLS(r, pool, pins)
+		return ClientMTLS(r, pool, pins, "localhost")
 	}
 	if err := dial(client(rCert, rKey, nil)); err != nil {
 		t.Fatalf("router with a CA certificate refused: %v", err)
@@ -79,5 +79,51 @@ func TestMutualTLS(t *testing.T) {
 	r2Cert, r2Key, _ := ca.Issue(t, dir, "router2")
 	if err := dial(client(r2Cert, r2Key, nil)); err == nil {
 		t.Fatal("an unpinned client certificate was served")
+	}
+}
+
+// TestRouterVerifiesWorkerAddress: a router dialling a worker by IP
+// address refuses a certificate (from the cluster's CA) for another
+// address, and accepts one whose SAN is that address (issue 17 item 4:
+// Go sends no server name for an IP, and the SAN went unchecked).
+func TestRouterVerifiesWorkerAddress(t *testing.T) {
+	dir := t.TempDir()
+	ca := testenv.NewCA(t, "sotto test CA")
+	pool, err := NewPoolReloader(ca.WriteCA(t, dir, "ca.pem"), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rCert, rKey, _ := ca.Issue(t, dir, "router")
+	router, err := NewCertReloader(rCert, rKey, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		san  string
+		want bool
+	}{{"10.9.9.9", false}, {"127.0.0.1", true}} {
+		wCert, wKey, _ := ca.IssueFor(t, dir, "worker-"+tc.san, tc.san)
+		worker, err := NewCertReloader(wCert, wKey, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ln, err := tls.Listen("tcp", "127.0.0.1:0", ServerMTLS(worker, pool, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			if c, err := ln.Accept(); err == nil {
+				_ = c.(*tls.Conn).Handshake()
+				c.Close()
+			}
+		}()
+		c, err := tls.Dial("tcp", ln.Addr().String(), ClientMTLS(router, pool, nil, "127.0.0.1"))
+		if c != nil {
+			c.Close()
+		}
+		ln.Close()
+		if ok := err == nil; ok != tc.want || (!ok && !errors.Is(err, ErrPeer)) {
+			t.Errorf("worker certificate for %s, dialled as 127.0.0.1: err %v, want accepted %v", tc.san, err, tc.want)
+		}
 	}
 }

@@ -77,7 +77,7 @@ func (r *Register) Add(ctx context.Context, rid [16]byte, expires time.Time) err
 	if !r.now().Before(expires) {
 		return replay.ErrExpired
 	}
-	at := expires.Add(time.Millisecond - 1).UnixMilli()
+	at := expiryMillis(expires)
 	n, err := addScript.Run(ctx, r.c, []string{r.key(rid)}, at).Int()
 	switch {
 	case err == nil && n == 1:

@@ -136,3 +136,29 @@ func TestFullAndPolicy(t *testing.T) {
 		t.Fatalf("CheckNoEviction under allkeys-lru = %v", err)
 	}
 }
+
+// TestRelease: a released claim frees its rid in Redis; a release naming
+// another expiry (a later claim of the same rid) deletes nothing.
+func TestRelease(t *testing.T) {
+	ctx := context.Background()
+	r := New(startRedis(t), "test:")
+	exp := time.Now().Add(time.Minute)
+	if err := r.Add(ctx, rid(1), exp); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Release(ctx, rid(1), exp.Add(time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	if seen, err := r.Seen(ctx, rid(1)); !seen || err != nil {
+		t.Fatalf("after releasing another claim: seen %v (%v)", seen, err)
+	}
+	if err := r.Release(ctx, rid(1), exp); err != nil {
+		t.Fatal(err)
+	}
+	if seen, err := r.Seen(ctx, rid(1)); seen || err != nil {
+		t.Fatalf("after its release: seen %v (%v)", seen, err)
+	}
+	if err := r.Add(ctx, rid(1), exp); err != nil {
+		t.Fatalf("Add after release: %v", err)
+	}
+}
