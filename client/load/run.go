@@ -188,11 +188,13 @@ func (r *runner) conversation(ctx context.Context, i, step int) {
 	}
 	var msgs []client.Message
 	for turn := range w.Turns {
-		n := w.TurnWords.draw(rng)
+		// The first message of conversation i is the words of seed+i, as
+		// in every `sotto bench` command, so their prompts compare.
+		n, words := w.TurnWords.draw(rng), rng.Uint64()
 		if turn == 0 {
-			n = w.PromptWords.draw(rng)
+			n, words = w.PromptWords.draw(rng), r.cfg.Seed+uint64(i)
 		}
-		msgs = append(msgs, client.Message{Role: client.RoleUser, Content: SyntheticWords(n, rng.Uint64())})
+		msgs = append(msgs, client.Message{Role: client.RoleUser, Content: SyntheticWords(n, words)})
 		req := &Request{Messages: msgs, MaxTokens: w.MaxTokens.draw(rng), Seed: r.cfg.Seed + uint64(i), Conv: conv}
 		s, reply := r.send(req)
 		s.Step, s.Conv, s.Turn = step, i, turn
