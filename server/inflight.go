@@ -21,10 +21,14 @@ func newBodyGate(limit int64) *bodyGate { return &bodyGate{limit: limit} }
 
 // acquire reserves n bytes; ok is false when the cap would be exceeded.
 // release returns them and may be called more than once.
-func (g *bodyGate) acquire(n int64) (release func(), ok bool) {
+func (g *bodyGate) acquire(n int64) (release func(), ok bool) { return g.acquireWithin(n, g.limit) }
+
+// acquireWithin is acquire against limit instead of the gate's own (the
+// admission gate, whose limit is the engine's slots and queue).
+func (g *bodyGate) acquireWithin(n, limit int64) (release func(), ok bool) {
 	for {
 		cur := g.inUse.Load()
-		if cur+n > g.limit {
+		if cur+n > limit {
 			return nil, false
 		}
 		if g.inUse.CompareAndSwap(cur, cur+n) {

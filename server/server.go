@@ -137,6 +137,7 @@ type Server struct {
 	rand          io.Reader
 	accounts      *tokenAccounts
 	bodies        *bodyGate
+	admitted      *bodyGate // requests admitted and not yet finished (checkAdmission)
 	keyer         *ratelimit.SealedKeyer
 	logIDs        *logIDs
 	ready         atomic.Bool
@@ -181,6 +182,7 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	s.bodies = newBodyGate(opts.InflightBodyBytes)
+	s.admitted = newBodyGate(0)
 	var err error
 	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
