@@ -71,8 +71,8 @@ func TestSummarize(t *testing.T) {
 			Gaps: gaps(g...), PromptTokens: 10, CompletionTokens: tokens, Chunks: len(g) + 1}
 	}
 	samples := []Sample{
-		ok(100, 1100, 11, 100, 100, 100),    // good; 10 tokens in 1 s after the first
-		ok(3000, 4000, 6, 100, 100),         // TTFT over the SLO; 5 tokens in 1 s
+		ok(100, 1100, 11, 100, 100, 100),     // good; 10 tokens in 1 s after the first
+		ok(3000, 4000, 6, 100, 100),          // TTFT over the SLO; 5 tokens in 1 s
 		ok(500, 2500, 5, 100, 100, 100, 900), // gap p95 900 ms: not good; 4 tokens in 2 s
 		{Failure: "overloaded", Refused: true},
 		{Failure: "overloaded", Refused: true},

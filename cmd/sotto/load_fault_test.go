@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net/http"
 	"os"
 	"strconv"
@@ -170,5 +171,100 @@ func TestLoadThousandClients(t *testing.T) {
 	}
 	if pk.rss > thousandRSSBound || pk.locked > thousandLockedBound {
 		t.Errorf("peak RSS %.0f, locked %.0f bytes: over the bounds %d, %d", pk.rss, pk.locked, thousandRSSBound, thousandLockedBound)
+	}
+}
+
+// cutter cuts each request at a random point: before any text (after a
+// random wait of up to 20 ms: while sealing, queued or prefilling), or
+// after a random number of chunks.
+type cutter struct {
+	inner load.Target
+	mu    sync.Mutex
+	rng   *rand.Rand
+}
+
+func (c *cutter) Send(ctx context.Context, r *load.Request, onDelta func([]byte)) load.Outcome {
+	c.mu.Lock()
+	after, wait := c.rng.IntN(9), time.Duration(c.rng.IntN(20_000))*time.Microsecond
+	c.mu.Unlock()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if after == 0 {
+		defer time.AfterFunc(wait, cancel).Stop()
+	}
+	chunks := 0
+	return c.inner.Send(ctx, r, func(text []byte) {
+		onDelta(text)
+		if chunks++; chunks == after {
+			cancel()
+		}
+	})
+}
+
+// serverGauges are what must come back after clients leave.
+type serverGauges struct {
+	busy, queued, active, goroutines, locked float64
+	fds                                      int
+}
+
+func (s *e2eServer) gauges(t *testing.T) serverGauges {
+	return serverGauges{busy: s.serverCounter(t, "sotto_busy_slots"), queued: s.serverCounter(t, "sotto_queued_requests"),
+		active: s.serverCounter(t, "sotto_active_streams"), goroutines: s.serverCounter(t, "go_goroutines"),
+		locked: s.serverCounter(t, "sotto_locked_bytes_in_use"), fds: openFDs(t, s.cmd.Process.Pid)}
+}
+
+// TestLoadDisconnects: 1,000 clients, 8 at a time (twice the slots:
+// some queue; with 20, the queue's size, most are refused while the
+// server has not yet seen the last ones leave), each going away at a
+// random point of its request: sealing, queued, prefilling, or after 1
+// to 8 chunks. None
+// is garbled (every failure is the client's own cancellation or a typed
+// refusal), and the server's slots, streams, goroutines, file
+// descriptors and locked bytes return to their values before the run.
+func TestLoadDisconnects(t *testing.T) {
+	s := startServe(t, faultLimits...)
+	c, hc := s.loadClient(t, 32)
+	if _, err := c.Chat(t.Context(), client.Request{Messages: []client.Message{{Role: client.RoleUser, Content: "warm"}}, MaxTokens: 2}, nil); err != nil {
+		t.Fatal(err)
+	}
+	hc.CloseIdleConnections()
+	base := s.waitGauges(t, nil)
+	target := &cutter{inner: load.Sotto{Client: c}, rng: rand.New(rand.NewPCG(1, 2))}
+	rep, err := load.Run(t.Context(), load.Config{Target: target, Concurrency: 8, Count: 1000,
+		RequestTimeout: time.Minute, Workload: load.Workload{MaxTokens: load.Fixed(32), PromptWords: load.Dist{Min: 4, Max: 40}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm := rep.Summary
+	t.Logf("ok %d, refusals %v, errors %v; baseline %+v", sm.OK, sm.Refusals, sm.Errors, base)
+	for name := range sm.Errors {
+		if name != "timeout" { // the client's own cancellation
+			t.Errorf("error %q: want only the clients' cancellations", name)
+		}
+	}
+	if sm.Requests != 1000 || sm.Errors["timeout"] < 500 {
+		t.Fatalf("want 1000 requests, most cut: %+v", sm)
+	}
+	hc.CloseIdleConnections()
+	s.waitGauges(t, &base)
+}
+
+// waitGauges returns the gauges once no request is in the server; with
+// want, once they are also back to want (or it fails after 30 s, naming
+// what stayed: a leak).
+func (s *e2eServer) waitGauges(t *testing.T, want *serverGauges) serverGauges {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		g := s.gauges(t)
+		idle := g.busy == 0 && g.queued == 0 && g.active == 0
+		back := want == nil || (g.goroutines <= want.goroutines && g.fds <= want.fds && g.locked <= want.locked)
+		if idle && back {
+			return g
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not return to its baseline: now %+v, baseline %+v\nlogs:\n%s", g, want, s.logs.Bytes())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
