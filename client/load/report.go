@@ -46,7 +46,7 @@ func (r *runner) report(cpu time.Duration) *Report {
 		DurationS: c.Duration.Seconds(), PromptWords: c.Workload.PromptWords.String(),
 		MaxTokens: c.Workload.MaxTokens.String(), Turns: c.Workload.Turns, Cache: c.Workload.Cache,
 		SLOTTFTMs: millis(c.SLO.TTFT), SLOInterP95Ms: millis(c.SLO.InterP95), Seed: c.Seed,
-		Samples: r.samples, LoadAverage1m: loadAverage()}
+		Samples: r.samples, LoadAverage1m: LoadAverage()}
 	switch {
 	case len(c.Ramp) > 0:
 		rep.Mode = "ramp"
@@ -124,9 +124,9 @@ func cpuTime() time.Duration {
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
-// loadAverage is the 1-minute load average (0 when unknown): a busy
+// LoadAverage is the 1-minute load average (0 when unknown): a busy
 // machine is part of a benchmark's result.
-func loadAverage() float64 {
+func LoadAverage() float64 {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return 0
