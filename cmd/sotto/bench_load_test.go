@@ -69,3 +69,27 @@ func TestBenchLoad(t *testing.T) {
 		t.Fatalf("CSV %v: %q", err, rows)
 	}
 }
+
+// TestBenchLoadProxy: the OpenAI driver through `sotto proxy` (which
+// seals every request for the server): every request a complete reply,
+// and the usage the proxy reports is what the server generated.
+func TestBenchLoadProxy(t *testing.T) {
+	s := startServe(t, raisedLimits...)
+	p := startProxy(t, s)
+	out, err := exec.Command("sotto", "bench", "load", "--openai", strings.TrimSuffix(p.url, "/v1"),
+		"--concurrency", "2", "--requests", "4", "--max-tokens", "8", "--no-progress").Output()
+	if err != nil {
+		t.Fatalf("bench load: %v: %s\nproxy logs:\n%s", err, out, p.logs.Bytes())
+	}
+	var rep struct{ Summary map[string]any }
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	sm := rep.Summary
+	if sm["ok"] != 4.0 || sm["requests"] != 4.0 {
+		t.Fatalf("want 4 complete replies: %v", sm)
+	}
+	if got, gen := sm["completion_tokens"].(float64), s.serverCounter(t, "sotto_generated_tokens_total"); got != gen || got < 4 {
+		t.Errorf("completion tokens %v, server generated %v", got, gen)
+	}
+}
