@@ -71,6 +71,7 @@ func WriteSVG(w io.Writer, s Series, title, yLabel string) error {
 	p.Title.Text = title
 	p.X.Label.Text = "arrival rate (conversations/s)"
 	p.Y.Label.Text = yLabel
+	p.Legend.Top, p.Legend.Left = true, true
 	var args []any
 	for _, name := range slices.Sorted(maps.Keys(s)) {
 		pts := slices.Clone(s[name])
