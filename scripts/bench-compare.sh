@@ -11,19 +11,12 @@
 # Settings: THREADS (2), SLOTS (8), CONTEXT per slot (512), RATES ("0.5 1 2 4 8"), STEP seconds per
 # rate (60), PROMPT words (16 or A-B), TOKENS max tokens (64 or A-B), D work directory.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 S=${SOTTO:-$(pwd)/bin/sotto}; D=${D:-/tmp/compare}; MODEL=$(realpath "${MODEL:?}")
 THREADS=${THREADS:-2}; SLOTS=${SLOTS:-8}; CONTEXT=${CONTEXT:-512}
 RATES=${RATES:-0.5 1 2 4 8}; STEP=${STEP:-60}; PROMPT=${PROMPT:-16}; TOKENS=${TOKENS:-64}
 rm -rf $D; mkdir -p $D; cd $D
-$S keys init --dir keys >/dev/null
-PIN=$($S keys show --dir keys --pin); DEV=$($S device init --out device.key); $S device allow $DEV --allow-list allow >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=cmp-ca 2>/dev/null
-for n in worker router; do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=$n 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' > ext
-  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 1 -extfile ext 2>/dev/null
-done
-chmod 600 *.key
+. "$HERE/bench-setup.sh"
 common="ENVIRONMENT=development LOG_LEVEL=warn SOTTO_ALLOW_LIST=$D/allow MAX_STREAMS_PER_DEVICE=1000 RATE_LIMIT_PER_MINUTE=100000 RATE_LIMIT_BURST=100000 IP_RATE_LIMIT_PER_MINUTE=100000 IP_RATE_LIMIT_BURST=100000"
 engine="SOTTO_MODEL=$MODEL SOTTO_KEY_DIR=$D/keys SOTTO_SLOTS=$SLOTS SOTTO_CONTEXT=$CONTEXT SOTTO_THREADS=$THREADS"
 pids=()
