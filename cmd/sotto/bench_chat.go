@@ -6,21 +6,17 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/sottolabs/sotto/client"
-	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/client/load"
 	"github.com/sottolabs/sotto/crypto/device"
 )
 
@@ -156,7 +152,10 @@ func benchChat(ctx context.Context, o benchChatFlags) (*benchChatResult, error) 
 	if err := benchWarmup(ctx, c, o); err != nil {
 		return nil, err
 	}
-	timings, wall := runChatRequests(ctx, c, o)
+	timings, wall, err := runChatRequests(ctx, c, o)
+	if err != nil {
+		return nil, err
+	}
 	res := summarizeChat(timings, wall)
 	res.Suite, res.Parallel, res.Requests = o.suite, o.parallel, o.requests
 	res.PromptWords, res.MaxTokens = o.words, o.maxTokens
@@ -234,68 +233,26 @@ func benchWarmup(ctx context.Context, c *client.Client, o benchChatFlags) error 
 	return nil
 }
 
-// runChatRequests sends o.requests requests, o.parallel at a time.
-func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([]chatTiming, time.Duration) {
-	timings := make([]chatTiming, o.requests)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for range o.parallel {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < o.requests; i = int(next.Add(1) - 1) {
-				timings[i] = timeChat(ctx, c, benchRequest(o, o.seed+uint64(i)))
-			}
-		})
+// runChatRequests sends o.requests requests, o.parallel at a time: a
+// closed loop of client/load, its samples turned into the timelines of
+// this report's definitions.
+func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([]chatTiming, time.Duration, error) {
+	rep, err := load.Run(ctx, load.Config{Target: load.Sotto{Client: c}, Concurrency: o.parallel, Count: o.requests,
+		Seed: o.seed, RequestTimeout: o.timeout, Workload: load.Workload{PromptWords: load.Fixed(o.words),
+			MaxTokens: load.Fixed(o.maxTokens)}})
+	if err != nil {
+		return nil, 0, fmt.Errorf("bench: %w", err)
 	}
-	wg.Wait()
-	return timings, time.Since(begin)
-}
-
-// timeChat sends one request and records its timeline. The first delta is
-// the first text the client can show: tokens without text of their own
-// (partial UTF-8, special tokens) reach it with a later chunk.
-func timeChat(ctx context.Context, c *client.Client, req client.Request) chatTiming {
-	t := chatTiming{start: time.Now()}
-	res, err := c.Chat(ctx, req, func([]byte) error {
-		if t.first.IsZero() {
-			t.first = time.Now()
+	timings := make([]chatTiming, len(rep.Samples))
+	for i, x := range rep.Samples {
+		t := chatTiming{start: x.Start, end: x.Start.Add(x.E2E), chunks: x.Chunks, failure: x.Failure,
+			res: client.Result{PromptTokens: x.PromptTokens, CompletionTokens: x.CompletionTokens}}
+		if x.TTFT > 0 {
+			t.first = x.Start.Add(x.TTFT)
 		}
-		t.chunks++
-		return nil
-	})
-	t.end, t.res = time.Now(), res
-	switch {
-	case err != nil:
-		t.failure = failureName(err)
-	case res.FinishReason == crypto.FinishError:
-		t.failure = "generation:" + res.ErrorCode
-	case res.FinishReason != crypto.FinishStop && res.FinishReason != crypto.FinishLength:
-		t.failure = "finish:" + res.FinishReason
+		timings[i] = t
 	}
-	return t
-}
-
-// failureName names a failed request for the report: the problem type's
-// name for a refusal, else the kind of failure; never a message's text.
-func failureName(err error) string {
-	var pe *client.ProblemError
-	switch {
-	case errors.As(err, &pe) && pe.Name != "":
-		return pe.Name
-	case errors.As(err, &pe):
-		return fmt.Sprintf("http-%d", pe.Status)
-	case errors.Is(err, crypto.ErrStreamTruncated):
-		return "stream-truncated"
-	case errors.Is(err, crypto.ErrStreamCorrupt):
-		return "stream-corrupt"
-	case errors.Is(err, client.ErrKeyConfig):
-		return "key-config"
-	case errors.Is(err, client.ErrResponse):
-		return "response"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return "timeout"
-	}
-	return "transport"
+	return timings, time.Duration(rep.Summary.WallS * float64(time.Second)), nil
 }
 
 // benchRequest is one greedy request on a synthetic prompt. The fixed
@@ -311,26 +268,9 @@ func benchRequest(o benchChatFlags, seed uint64) client.Request {
 	}
 }
 
-// benchWords are the synthetic prompts' vocabulary: short common words,
-// about one or two tokens each in Llama-style vocabularies.
-var benchWords = strings.Fields(`the a one little big old new red blue green cat dog bird fox tree
-	house river hill road boat sun moon star rain wind snow day night time way home
-	went saw ran made found said took gave came looked played walked jumped sang
-	and then but so with in on under over near after before because while happy
-	sad quiet bright dark warm cold`)
-
-// syntheticWords returns n pseudo-random words, the same for the same seed.
-func syntheticWords(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 0x5eed_c4a7))
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(benchWords[r.IntN(len(benchWords))])
-	}
-	return b.String()
-}
+// syntheticWords returns n pseudo-random words, the same for the same
+// seed: client/load's prompts, shared by every bench command.
+func syntheticWords(n int, seed uint64) string { return load.SyntheticWords(n, seed) }
 
 // summarizeChat computes the report (definitions in docs/benchmarks.md).
 func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
