@@ -98,6 +98,14 @@ test: vet staticcheck nocgo
 sdk-ts: build
 	./scripts/sdk-ts-test.sh
 
+# make soak: opt-in, not in make test. $(SOAK) (default 10 minutes) of open-loop
+# load on sotto serve, a third of the clients leaving mid-stream; fails when RSS,
+# goroutines, locked bytes or file descriptors grew (cmd/sotto/soak_test.go).
+.PHONY: soak
+SOAK ?= 10m
+soak:
+	SOTTO_SOAK=$(SOAK) $(GO) test -timeout 30m -run 'TestSoak$$' -count=1 -v ./cmd/sotto
+
 # make model: download and verify the default instruct model into
 # $(MODELS_DIR) (sotto model pull; see docs/models.md).
 MODELS_DIR ?= models

@@ -35,6 +35,9 @@ type ModelParams struct {
 	// (locked memory) and returns the length; a length over len(dst) is
 	// the size needed, and then nothing was written.
 	Template func(msgs []Message, addAssistant bool, dst []byte) int
+	// keepWeightPages leaves the repacked tensors' pages of the file's
+	// mapping resident (tests compare with and without).
+	keepWeightPages bool
 }
 
 // ModelInfo describes a loaded model. None of it is secret.
@@ -67,6 +70,9 @@ type Model struct {
 	budget    *locked.Budget
 	info      ModelInfo
 	closed    atomic.Bool
+	// pagesDropped is how many bytes of the file's mapping LoadModel
+	// released because llama.cpp repacked their tensors (weightpages.go).
+	pagesDropped int64
 }
 
 // ggufHeaderSize is magic(4) + version(4) + n_tensors(8) + n_kv(8).
@@ -136,6 +142,13 @@ func LoadModel(path string, p ModelParams) (*Model, error) {
 	}
 	m.tmpl = C.llama_model_chat_template(ptr, nil)
 	m.info = m.readInfo()
+	// Repacked tensors are read from their copy only: release the
+	// originals' pages (about the model's size for a Q4_0 model). Memory
+	// only, so a failure leaves them resident and loading goes on. Locked
+	// pages cannot be released.
+	if !p.VocabOnly && !p.MLock && !p.keepWeightPages {
+		m.pagesDropped, _ = m.dropRepackedPages(path)
+	}
 	return m, nil
 }
 

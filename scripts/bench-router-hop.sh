@@ -1,17 +1,10 @@
 #!/usr/bin/env bash
 # Router hop: the same worker measured directly (mutual TLS) and through a router, alternating, same run.
 set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
 S=${SOTTO:-$(pwd)/bin/sotto}; D=${D:-/tmp/hop}; MODEL=$(realpath "${MODEL:?}")
 rm -rf $D; mkdir -p $D; cd $D
-$S keys init --dir keys >/dev/null
-PIN=$($S keys show --dir keys --pin); DEV=$($S device init --out device.key); $S device allow $DEV --allow-list allow >/dev/null
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout ca.key -out ca.pem -days 1 -subj /CN=hop-ca 2>/dev/null
-for n in worker router; do
-  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout $n.key -out $n.csr -subj /CN=$n 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth,clientAuth\n' > ext
-  openssl x509 -req -in $n.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out $n.pem -days 1 -extfile ext 2>/dev/null
-done
-chmod 600 *.key
+. "$HERE/bench-setup.sh"
 common="ENVIRONMENT=development LOG_LEVEL=warn SOTTO_ALLOW_LIST=$D/allow MAX_STREAMS_PER_DEVICE=16 RATE_LIMIT_PER_MINUTE=100000 RATE_LIMIT_BURST=10000 IP_RATE_LIMIT_PER_MINUTE=100000 IP_RATE_LIMIT_BURST=10000"
 env $common SOTTO_MODEL=$MODEL SOTTO_KEY_DIR=$D/keys SOTTO_LISTEN=127.0.0.1:9501 SOTTO_TLS_CERT=worker.pem SOTTO_TLS_KEY=worker.key \
   SOTTO_TLS_CLIENT_CA=ca.pem SOTTO_SLOTS=8 SOTTO_CONTEXT=512 SOTTO_THREADS=2 $S serve --env-file '' --role worker 2>worker.log &

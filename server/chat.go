@@ -34,6 +34,7 @@ type chatState struct {
 	deviceID string // rate-limit key derived from the verified device key
 	release  func() // frees the device's concurrent-stream slot
 	unhold   func() // returns the body's bytes to the in-flight cap
+	unadmit  func() // returns the request's place among the engine's slots and queue
 	opened   *crypto.Opened
 	req      crypto.Request
 	// engineReq and prepared are the request as the engine runs it, its
@@ -98,6 +99,9 @@ func (st *chatState) cleanup() {
 	}
 	if st.unhold != nil {
 		st.unhold()
+	}
+	if st.unadmit != nil {
+		st.unadmit()
 	}
 }
 
@@ -236,6 +240,15 @@ func (s *Server) checkAdmission(st *chatState) *problem.Problem {
 	if es.BusySlots+es.Queued >= es.Slots+s.opts.QueueDepth {
 		return reject(problem.OverloadedAfter(time.Second))
 	}
+	// The engine's counts above lag the requests admitted since: a burst
+	// of clients would all pass them, and the engine would refuse the
+	// surplus after the 200, inside the stream. A reservation held until
+	// the request ends keeps the admitted within the slots and the queue.
+	unadmit, ok := s.admitted.acquireWithin(1, int64(es.Slots+s.opts.QueueDepth))
+	if !ok {
+		return reject(problem.OverloadedAfter(time.Second))
+	}
+	st.unadmit = unadmit
 	need := s.AdmissionCost(len(st.body))
 	if lim := s.budget.Limit(); lim >= 0 && s.budget.InUse()+need > lim &&
 		(!s.reclaimCache() || s.budget.InUse()+need > lim) {

@@ -4,10 +4,7 @@ package server_test
 
 import (
 	"bufio"
-	"bytes"
-	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sync"
 	"testing"
@@ -81,21 +78,11 @@ func TestInflightBodyCap(t *testing.T) {
 // for the rest of the body.
 func stalledRefusal(t *testing.T, h *harness, s *sealed) {
 	t.Helper()
-	conn, err := net.Dial("tcp", h.ts.Listener.Addr().String())
+	conn, err := sendAllButLast(h, s)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer conn.Close()
-	var head bytes.Buffer
-	fmt.Fprintf(&head, "POST /api/chat HTTP/1.1\r\nHost: sotto\r\nContent-Length: %d\r\n", len(s.body))
-	for k, vs := range s.header {
-		fmt.Fprintf(&head, "%s: %s\r\n", k, vs[0])
-	}
-	head.WriteString("\r\n")
-	head.Write(s.body[:len(s.body)-1])
-	if _, err := conn.Write(head.Bytes()); err != nil {
-		t.Fatal(err)
-	}
 	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a server that drains first fails here instead of hanging
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {

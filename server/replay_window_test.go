@@ -21,23 +21,12 @@ import (
 // body but its last byte at once, then, after before returns, the last
 // byte. It returns the status and the problem name ("" for 200).
 func slowPost(t *testing.T, h *harness, s *sealed, before func()) (int, string) {
-	conn, err := net.Dial("tcp", h.ts.Listener.Addr().String())
+	conn, err := sendAllButLast(h, s)
 	if err != nil {
 		t.Error(err)
 		return 0, ""
 	}
 	defer conn.Close()
-	var head bytes.Buffer
-	fmt.Fprintf(&head, "POST /api/chat HTTP/1.1\r\nHost: sotto\r\nContent-Length: %d\r\n", len(s.body))
-	for k, vs := range s.header {
-		fmt.Fprintf(&head, "%s: %s\r\n", k, vs[0])
-	}
-	head.WriteString("\r\n")
-	head.Write(s.body[:len(s.body)-1])
-	if _, err := conn.Write(head.Bytes()); err != nil {
-		t.Error(err)
-		return 0, ""
-	}
 	before()
 	if _, err := conn.Write(s.body[len(s.body)-1:]); err != nil {
 		t.Error(err)
@@ -54,6 +43,27 @@ func slowPost(t *testing.T, h *harness, s *sealed, before func()) (int, string) 
 		return resp.StatusCode, ""
 	}
 	return resp.StatusCode, problemName(b)
+}
+
+// sendAllButLast dials the harness and writes s's request line, headers
+// and all of its body but the last byte.
+func sendAllButLast(h *harness, s *sealed) (net.Conn, error) {
+	conn, err := net.Dial("tcp", h.ts.Listener.Addr().String())
+	if err != nil {
+		return nil, err
+	}
+	var head bytes.Buffer
+	fmt.Fprintf(&head, "POST /api/chat HTTP/1.1\r\nHost: sotto\r\nContent-Length: %d\r\n", len(s.body))
+	for k, vs := range s.header {
+		fmt.Fprintf(&head, "%s: %s\r\n", k, vs[0])
+	}
+	head.WriteString("\r\n")
+	head.Write(s.body[:len(s.body)-1])
+	if _, err := conn.Write(head.Bytes()); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }
 
 // TestSlowBodyPastWindowRefused: a request whose body completes after

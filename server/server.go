@@ -147,6 +147,7 @@ type Server struct {
 	rand          io.Reader
 	accounts      *tokenAccounts
 	bodies        *intake.BodyGate
+	admitted      *admittedCount // requests admitted and not yet finished (checkAdmission)
 	keyer         *ratelimit.SealedKeyer
 	logIDs        *logIDs
 	ready         atomic.Bool
@@ -193,6 +194,7 @@ func New(opts Options, d Deps) (*Server, error) {
 	}
 	s.accounts = newTokenAccounts(maxTokenAccounts)
 	s.bodies = intake.NewBodyGate(opts.InflightBodyBytes)
+	s.admitted = &admittedCount{}
 	var err error
 	if s.keyer, err = ratelimit.NewSealedKeyer(d.Budget); err != nil {
 		return nil, fmt.Errorf("server: %w", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/sottolabs/sotto/client/load"
 	"github.com/sottolabs/sotto/llama"
 )
 
@@ -273,10 +274,7 @@ func summarize(ts []reqTiming, o benchEngineFlags) *benchEngineResult {
 }
 
 // percentile is the nearest-rank percentile of sorted xs.
-func percentile(xs []float64, p int) float64 {
-	k := (p*len(xs) + 99) / 100
-	return xs[min(max(k-1, 0), len(xs)-1)]
-}
+func percentile(xs []float64, p int) float64 { return load.Percentile(xs, p) }
 
 // peakRSS reads VmHWM (peak resident set) from /proc/self/status.
 func peakRSS() int64 {
@@ -298,15 +296,4 @@ func peakRSS() int64 {
 
 // loadAverage reads the 1-minute load average: benchmark numbers on a
 // shared machine mean little without it.
-func loadAverage() float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) == 0 {
-		return 0
-	}
-	v, _ := strconv.ParseFloat(f[0], 64)
-	return v
-}
+func loadAverage() float64 { return load.LoadAverage() }

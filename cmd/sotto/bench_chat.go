@@ -6,13 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"os/signal"
 	"slices"
-	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -20,7 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/sottolabs/sotto/client"
-	"github.com/sottolabs/sotto/crypto"
+	"github.com/sottolabs/sotto/client/load"
 	"github.com/sottolabs/sotto/crypto/device"
 )
 
@@ -108,12 +105,11 @@ type benchChatResult struct {
 	TTFTP95Ms        float64        `json:"ttft_ms_p95"`
 	E2EP50Ms         float64        `json:"e2e_ms_p50"`
 	E2EP95Ms         float64        `json:"e2e_ms_p95"`
-	// Traffic shape (docs/protocol.md 5.5): the last text's arrival, the
-	// reply bytes per stream, and how many replies were shaped.
+	// Traffic shape (docs/protocol.md 5.5): the last text's arrival and
+	// the reply bytes per stream (all requests, failed ones included).
 	LastTokenP50Ms   float64 `json:"last_token_ms_p50"`
 	LastTokenP95Ms   float64 `json:"last_token_ms_p95"`
 	BytesPerStream   float64 `json:"bytes_per_stream"`
-	Shaped           int     `json:"shaped"`
 	GenTokPerS       float64 `json:"gen_tokens_per_s"`
 	GenTokPerSDecode float64 `json:"gen_tokens_per_s_decode"`
 	GenTokPerSStream float64 `json:"gen_tokens_per_s_per_stream"`
@@ -125,7 +121,6 @@ type benchChatResult struct {
 type chatTiming struct {
 	start, first, end time.Time
 	last              time.Time // the last text's arrival
-	bytes             int64     // reply body bytes
 	res               client.Result
 	chunks            int
 	failure           string // "" when the request succeeded
@@ -164,8 +159,15 @@ func benchChat(ctx context.Context, o benchChatFlags) (*benchChatResult, error) 
 	if err := benchWarmup(ctx, c, o); err != nil {
 		return nil, err
 	}
-	timings, wall := runChatRequests(ctx, c, o)
+	var replyBytes atomic.Int64 // every reply's body bytes (bench_bytes.go)
+	timings, wall, err := runChatRequests(withByteCounter(ctx, &replyBytes), c, o)
+	if err != nil {
+		return nil, err
+	}
 	res := summarizeChat(timings, wall)
+	if len(timings) > 0 {
+		res.BytesPerStream = float64(replyBytes.Load()) / float64(len(timings))
+	}
 	res.Suite, res.Parallel, res.Requests = o.suite, o.parallel, o.requests
 	res.PromptWords, res.MaxTokens = o.words, o.maxTokens
 	res.LoadAverage1m = loadAverage()
@@ -243,70 +245,30 @@ func benchWarmup(ctx context.Context, c *client.Client, o benchChatFlags) error 
 	return nil
 }
 
-// runChatRequests sends o.requests requests, o.parallel at a time.
-func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([]chatTiming, time.Duration) {
-	timings := make([]chatTiming, o.requests)
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	begin := time.Now()
-	for range o.parallel {
-		wg.Go(func() {
-			for i := int(next.Add(1) - 1); i < o.requests; i = int(next.Add(1) - 1) {
-				timings[i] = timeChat(ctx, c, benchRequest(o, o.seed+uint64(i)))
+// runChatRequests sends o.requests requests, o.parallel at a time: a
+// closed loop of client/load, its samples turned into the timelines of
+// this report's definitions.
+func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([]chatTiming, time.Duration, error) {
+	rep, err := load.Run(ctx, load.Config{Target: load.Sotto{Client: c}, Concurrency: o.parallel, Count: o.requests,
+		Seed: o.seed, RequestTimeout: o.timeout, Workload: load.Workload{PromptWords: load.Fixed(o.words),
+			MaxTokens: load.Fixed(o.maxTokens)}})
+	if err != nil {
+		return nil, 0, fmt.Errorf("bench: %w", err)
+	}
+	timings := make([]chatTiming, len(rep.Samples))
+	for i, x := range rep.Samples {
+		t := chatTiming{start: x.Start, end: x.Start.Add(x.E2E), chunks: x.Chunks, failure: x.Failure,
+			res: client.Result{PromptTokens: x.PromptTokens, CompletionTokens: x.CompletionTokens}}
+		if x.TTFT > 0 {
+			t.first = x.Start.Add(x.TTFT)
+			t.last = t.first // the last text: after every gap between chunks
+			for _, g := range x.Gaps {
+				t.last = t.last.Add(g)
 			}
-		})
-	}
-	wg.Wait()
-	return timings, time.Since(begin)
-}
-
-// timeChat sends one request and records its timeline. The first delta is
-// the first text the client can show: tokens without text of their own
-// (partial UTF-8, special tokens) reach it with a later chunk.
-func timeChat(ctx context.Context, c *client.Client, req client.Request) chatTiming {
-	t := chatTiming{start: time.Now()}
-	var n atomic.Int64
-	res, err := c.Chat(withByteCounter(ctx, &n), req, func([]byte) error {
-		t.last = time.Now()
-		if t.first.IsZero() {
-			t.first = t.last
 		}
-		t.chunks++
-		return nil
-	})
-	t.end, t.res, t.bytes = time.Now(), res, n.Load()
-	switch {
-	case err != nil:
-		t.failure = failureName(err)
-	case res.FinishReason == crypto.FinishError:
-		t.failure = "generation:" + res.ErrorCode
-	case res.FinishReason != crypto.FinishStop && res.FinishReason != crypto.FinishLength:
-		t.failure = "finish:" + res.FinishReason
+		timings[i] = t
 	}
-	return t
-}
-
-// failureName names a failed request for the report: the problem type's
-// name for a refusal, else the kind of failure; never a message's text.
-func failureName(err error) string {
-	var pe *client.ProblemError
-	switch {
-	case errors.As(err, &pe) && pe.Name != "":
-		return pe.Name
-	case errors.As(err, &pe):
-		return fmt.Sprintf("http-%d", pe.Status)
-	case errors.Is(err, crypto.ErrStreamTruncated):
-		return "stream-truncated"
-	case errors.Is(err, crypto.ErrStreamCorrupt):
-		return "stream-corrupt"
-	case errors.Is(err, client.ErrKeyConfig):
-		return "key-config"
-	case errors.Is(err, client.ErrResponse):
-		return "response"
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
-		return "timeout"
-	}
-	return "transport"
+	return timings, time.Duration(rep.Summary.WallS * float64(time.Second)), nil
 }
 
 // benchRequest is one greedy request on a synthetic prompt. The fixed
@@ -322,33 +284,15 @@ func benchRequest(o benchChatFlags, seed uint64) client.Request {
 	}
 }
 
-// benchWords are the synthetic prompts' vocabulary: short common words,
-// about one or two tokens each in Llama-style vocabularies.
-var benchWords = strings.Fields(`the a one little big old new red blue green cat dog bird fox tree
-	house river hill road boat sun moon star rain wind snow day night time way home
-	went saw ran made found said took gave came looked played walked jumped sang
-	and then but so with in on under over near after before because while happy
-	sad quiet bright dark warm cold`)
-
-// syntheticWords returns n pseudo-random words, the same for the same seed.
-func syntheticWords(n int, seed uint64) string {
-	r := rand.New(rand.NewPCG(seed, 0x5eed_c4a7))
-	var b strings.Builder
-	for i := range n {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(benchWords[r.IntN(len(benchWords))])
-	}
-	return b.String()
-}
+// syntheticWords returns n pseudo-random words, the same for the same
+// seed: client/load's prompts, shared by every bench command.
+func syntheticWords(n int, seed uint64) string { return load.SyntheticWords(n, seed) }
 
 // summarizeChat computes the report (definitions in docs/benchmarks.md).
 func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r := &benchChatResult{Failures: map[string]int{}, WallS: wall.Seconds()}
 	var ttft, e2e, last []float64
 	var w decodeWindow
-	var bytes int64
 	for _, t := range ts {
 		if t.failure != "" {
 			r.RequestsFailed++
@@ -359,10 +303,6 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 		r.PromptTokens += t.res.PromptTokens
 		r.CompletionTokens += t.res.CompletionTokens
 		r.Chunks += t.chunks
-		bytes += t.bytes
-		if t.res.Shaped {
-			r.Shaped++
-		}
 		e2e = append(e2e, ms(t.end.Sub(t.start)))
 		if !t.first.IsZero() { // a reply without text has no TTFT
 			ttft = append(ttft, ms(t.first.Sub(t.start)))
@@ -377,9 +317,6 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r.TTFTP50Ms, r.TTFTP95Ms = percentiles(ttft)
 	r.E2EP50Ms, r.E2EP95Ms = percentiles(e2e)
 	r.LastTokenP50Ms, r.LastTokenP95Ms = percentiles(last)
-	if r.RequestsOK > 0 {
-		r.BytesPerStream = float64(bytes) / float64(r.RequestsOK)
-	}
 	return r
 }
 

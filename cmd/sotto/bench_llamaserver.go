@@ -110,7 +110,7 @@ type completionEvent struct {
 	TokensEvaluated int    `json:"tokens_evaluated"`
 }
 
-// timeCompletion sends one request and records its timeline as timeChat
+// timeCompletion sends one request and records its timeline as client/load
 // does: the first event with text is the first token the client can show.
 func timeCompletion(ctx context.Context, hc *http.Client, url string, words, maxTokens int, seed uint64) chatTiming {
 	t := chatTiming{start: time.Now()}
