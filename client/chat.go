@@ -44,7 +44,7 @@ type retryState struct {
 // and transport errors. If onDelta has seen text when an error is
 // returned, that text is not a complete reply.
 func (c *Client) Chat(ctx context.Context, req Request, onDelta func(text []byte) error) (Result, error) {
-	inner, err := req.marshal()
+	inner, err := req.marshal(c.shape)
 	if err != nil {
 		return Result{}, err
 	}
@@ -207,7 +207,13 @@ func (c *Client) readStream(ctx context.Context, sc *crypto.SenderContext, r io.
 	var final *crypto.Final
 	var cbErr error
 	lr := &limitReader{r: r, left: c.maxResp}
-	err := crypto.ReadStream(sc, lr, func(ch crypto.Chunk) error {
+	o := crypto.NewStreamOpener(sc)
+	if c.shape {
+		o.AcceptShaped()
+	}
+	// A shaped stream is read to its end, past the final frame: closing at
+	// the final frame would show an observer when the reply ended.
+	err := o.ReadAll(lr, func(ch crypto.Chunk) error {
 		if ch.Final != nil {
 			f := *ch.Final
 			final = &f
@@ -223,6 +229,8 @@ func (c *Client) readStream(ctx context.Context, sc *crypto.SenderContext, r io.
 		return Result{}, cbErr
 	case err == nil && final == nil: // ReadStream succeeds only after the final chunk
 		return Result{}, fmt.Errorf("client: reply: %w", crypto.ErrStreamTruncated)
+	case err == nil && c.needShape && !o.Shaped():
+		return Result{}, unexpected("reply stream is not shaped")
 	case err == nil:
 	case ctx.Err() != nil: // the read failed because the caller gave up
 		return Result{}, fmt.Errorf("client: %w", ctx.Err())
@@ -230,7 +238,7 @@ func (c *Client) readStream(ctx context.Context, sc *crypto.SenderContext, r io.
 		return Result{}, fmt.Errorf("client: reply: %w", err)
 	}
 	return Result{FinishReason: final.Reason, PromptTokens: final.PromptTokens,
-		CompletionTokens: final.CompletionTokens, ErrorCode: final.ErrorCode}, nil
+		CompletionTokens: final.CompletionTokens, ErrorCode: final.ErrorCode, Shaped: o.Shaped()}, nil
 }
 
 // limitReader fails, rather than ends, past its limit: a reply cut short

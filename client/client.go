@@ -74,6 +74,14 @@ type Config struct {
 	// MaxPoWBits is the hardest proof of work the client solves (default
 	// DefaultMaxPoWBits, about 2^24 hashes).
 	MaxPoWBits int
+	// Unshaped stops the client from asking for a shaped stream
+	// (docs/protocol.md 5.5; it asks by default). Set it only for a server
+	// older than that section, which refuses the member (#request, code
+	// member): an unshaped stream shows an observer the reply's length.
+	Unshaped bool
+	// RequireShape refuses a reply that is not shaped (a server with
+	// SOTTO_STREAM_SHAPE=off) with ErrResponse, after reading it.
+	RequireShape bool
 }
 
 // Client talks to one Sotto server.
@@ -89,6 +97,8 @@ type Client struct {
 	retries   int
 	maxResp   int64
 	maxBits   int
+	shape     bool // ask for a shaped stream
+	needShape bool
 	sleep     func(ctxDone <-chan struct{}, d time.Duration) bool // replaced in tests
 
 	mu   sync.Mutex
@@ -111,6 +121,7 @@ func New(cfg Config) (*Client, error) {
 		base: base, pin: cfg.SigningKey, signer: cfg.Signer, suite: cfg.Suite,
 		http: cfg.HTTPClient, statePath: cfg.StatePath, now: cfg.Now, rand: cfg.Rand,
 		retries: cfg.MaxRetries, maxResp: cfg.MaxResponseBytes, maxBits: cfg.MaxPoWBits,
+		shape: !cfg.Unshaped, needShape: cfg.RequireShape && !cfg.Unshaped,
 		sleep: sleepCtx,
 	}
 	if err := c.defaults(cfg); err != nil {

@@ -85,7 +85,7 @@ func TestChatHappyPath(t *testing.T) {
 			if len(rec) != 1 {
 				t.Fatalf("server opened %d requests, want 1", len(rec))
 			}
-			want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi <there> & \"you\" é"}],"max_tokens":64,"temperature":0.5,"seed":42,"stop":["\n\n"]}`
+			want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Hi <there> & \"you\" é"}],"max_tokens":64,"temperature":0.5,"seed":42,"stop":["\n\n"],"shape":"constant"}`
 			if rec[0].Inner != want {
 				t.Errorf("inner request\n got %s\nwant %s", rec[0].Inner, want)
 			}
@@ -371,4 +371,51 @@ func TestNewRefusesBadConfig(t *testing.T) {
 			t.Errorf("%s: err = %v, want %q", tc.name, err, tc.want)
 		}
 	}
+}
+
+// TestChatShaped: a server that shapes its reply streams; the client asks
+// for it by default, reads the stream to its end, and refuses one cut
+// after the final frame (the bucket not filled) as truncated.
+func TestChatShaped(t *testing.T) {
+	s := clienttest.New(t)
+	s.SetReply(clienttest.Reply{Deltas: []string{"Hello", ", world."}, Final: crypto.Final{Reason: "stop", PromptTokens: 7, CompletionTokens: 2}, Shaped: true})
+	c, _ := newClient(t, s, func(cfg *Config) { cfg.RequireShape = true })
+	deltas, res, err := chat(t, c, userRequest())
+	want := helloResult
+	want.Shaped = true
+	if err != nil || strings.Join(deltas, "|") != "Hello|, world." || res != want {
+		t.Fatalf("shaped chat: %q %+v %v", deltas, res, err)
+	}
+	// Cut after the final frame: the reply is complete, but the stream is
+	// not, and a client must not accept a stream an attacker shortened.
+	s.MangleStream(func(sse []byte) []byte {
+		events := bytes.SplitAfter(sse, []byte("\n\n"))
+		return bytes.Join(events[:7], nil)
+	})
+	if _, _, err := chat(t, c, userRequest()); !errors.Is(err, crypto.ErrStreamTruncated) {
+		t.Fatalf("cut after the final frame: %v, want truncated", err)
+	}
+	// The final frame dropped: the next frame does not decrypt.
+	s.MangleStream(func(sse []byte) []byte {
+		events := bytes.SplitAfter(sse, []byte("\n\n"))
+		return bytes.Join(append(events[:5:5], events[6:]...), nil)
+	})
+	if _, _, err := chat(t, c, userRequest()); !errors.Is(err, crypto.ErrStreamCorrupt) {
+		t.Fatalf("final frame dropped: %v, want corrupt", err)
+	}
+	// A client that did not ask gets the unshaped stream; one that
+	// requires the shape refuses it.
+	u, _ := newClient(t, s, func(cfg *Config) { cfg.Unshaped = true })
+	s.MangleStream(nil)
+	if _, res, err := chat(t, u, userRequest()); err != nil || res.Shaped || s.Received()[len(s.Received())-1].Shape {
+		t.Fatalf("unshaped client: %+v %v", res, err)
+	}
+	s.SetReply(clienttest.Reply{Deltas: []string{"Hello"}, Final: helloFinal()})
+	if _, _, err := chat(t, c, userRequest()); !errors.Is(err, ErrResponse) {
+		t.Fatalf("RequireShape on an unshaped stream: %v, want ErrResponse", err)
+	}
+}
+
+func helloFinal() crypto.Final {
+	return crypto.Final{Reason: "stop", PromptTokens: 7, CompletionTokens: 2}
 }

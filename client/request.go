@@ -47,6 +47,9 @@ type Result struct {
 	PromptTokens     int
 	CompletionTokens int
 	ErrorCode        string
+	// Shaped is true when the reply came as a shaped stream (protocol
+	// section 5.5): its length and timing showed only as a bucket.
+	Shaped bool
 }
 
 // wireMessage and wireRequest are the inner request JSON (protocol
@@ -65,11 +68,12 @@ type wireRequest struct {
 	Seed        *uint64       `json:"seed,omitempty"`
 	Stop        []string      `json:"stop,omitempty"`
 	Cache       *wireCache    `json:"cache,omitempty"`
+	Shape       string        `json:"shape,omitempty"`
 }
 
 // marshal checks r and returns its inner request JSON. Errors wrap
 // ErrInvalidRequest and name fields only.
-func (r *Request) marshal() ([]byte, error) {
+func (r *Request) marshal(shape bool) ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
 	}
@@ -77,6 +81,9 @@ func (r *Request) marshal() ([]byte, error) {
 		Messages:  make([]wireMessage, len(r.Messages)),
 		MaxTokens: r.MaxTokens, Temperature: r.Temperature, TopP: r.TopP,
 		TopK: r.TopK, Seed: r.Seed, Stop: r.Stop, Cache: r.Conversation.wire(),
+	}
+	if shape {
+		w.Shape = crypto.ShapeConstant
 	}
 	for i, m := range r.Messages {
 		w.Messages[i] = wireMessage(m)

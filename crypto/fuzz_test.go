@@ -65,6 +65,7 @@ func FuzzParseRequest(f *testing.F) {
 		`{"messages":[{"role":"user","content":"\ud800"}]}`,
 		`{"messages":[],"seed":1e3}`,
 		`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":600}}`,
+		`{"messages":[{"role":"user","content":"x"}],"shape":"constant"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -94,6 +95,7 @@ func checkAgainstStdlib(t *testing.T, in []byte, req Request) {
 			Secret string
 			TTL    *int `json:"ttl"`
 		} `json:"cache"`
+		Shape *string `json:"shape"`
 	}
 	d := json.NewDecoder(bytes.NewReader(in))
 	d.DisallowUnknownFields()
@@ -124,6 +126,9 @@ func checkAgainstStdlib(t *testing.T, in []byte, req Request) {
 		}
 	}
 	checkCacheAgainstStdlib(t, req, std.Cache != nil, stdSecret(std.Cache), stdTTL(std.Cache))
+	if req.Shape != (std.Shape != nil) || (req.Shape && *std.Shape != ShapeConstant) {
+		t.Fatalf("shape %v differs from encoding/json", req.Shape)
+	}
 }
 
 func stdSecret(c *struct {

@@ -6,7 +6,7 @@ package crypto
 //
 // The grammar is strict: the top level is one object whose members are
 // messages (required), max_tokens, temperature, top_p, top_k, seed, stop
-// and cache; unknown members are refused (CodeMember) rather than ignored, so a
+// cache and shape; unknown members are refused (CodeMember) rather than ignored, so a
 // client never believes a parameter the server does not implement took
 // effect. Errors are *RequestError.
 func ParseRequest(plain []byte, lim Limits) (Request, error) {
@@ -41,6 +41,7 @@ const (
 	memSeed
 	memStop
 	memCache
+	memShape
 )
 
 // object parses the top-level object member by member.
@@ -106,6 +107,8 @@ func (p *reqParser) member(name []byte) (int, error) {
 		return memStop, p.stop()
 	case "cache":
 		return memCache, p.cache()
+	case "shape":
+		return memShape, p.shape()
 	}
 	return 0, reqErr(CodeMember)
 }

@@ -119,3 +119,20 @@ func b64uValue(c byte) int {
 	}
 	return -1
 }
+
+// shape parses the "shape" member (protocol section 5.5): the string
+// "constant", the only shape v1 defines.
+func (p *reqParser) shape() error {
+	if p.s.peek() != '"' {
+		return reqErr(CodeShape)
+	}
+	v, code := p.s.str()
+	if code != "" {
+		return reqErr(code)
+	}
+	if string(v) != ShapeConstant {
+		return reqErr(CodeShape)
+	}
+	p.req.Shape = true
+	return nil
+}

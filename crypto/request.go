@@ -22,6 +22,7 @@ const (
 	CodeSeed        = "range:seed"
 	CodeCache       = "cache"           // cache not an object, secret missing or not 22 canonical base64url characters
 	CodeCacheTTL    = "range:cache.ttl" // cache.ttl not an integer 1 .. MaxCacheTTL
+	CodeShape       = "shape"           // shape other than the string "constant"
 	// Codes the server answers after asking its engine, before the stream
 	// (protocol section 6); ParseRequest never returns them.
 	CodeNUL              = "nul"                // a message contains U+0000
@@ -90,6 +91,9 @@ type Request struct {
 	// absent (the server's maximum applies).
 	CacheSecret []byte
 	CacheTTL    int
+	// Shape is true when the request carries "shape":"constant": the
+	// client reads shaped streams (protocol section 5.5).
+	Shape bool
 }
 
 // Limits bounds an inner request. A zero field takes its default.

@@ -59,6 +59,7 @@ type StreamSealer struct {
 	quantum  int
 	scratch  *locked.Buffer
 	finished bool
+	closed   bool // Close ran: even padding frames are refused
 }
 
 // deltaOverhead is len(`{"delta":""}`).
@@ -164,13 +165,29 @@ func runePrefix(p []byte, max int) int {
 // SealFinal appends the final chunk (event type "final", aad "final").
 // After it, the sealer refuses further chunks.
 func (s *StreamSealer) SealFinal(dst []byte, f Final) ([]byte, error) {
-	if s.finished {
-		return dst, ErrStreamClosed
-	}
-	if err := f.validate(); err != nil {
+	w, err := s.finalPlaintext(f)
+	if err != nil {
 		return dst, err
 	}
-	buf := s.scratch.Bytes()
+	return s.sealChunk(dst, w, true), nil
+}
+
+// finalPlaintext writes f's JSON into the scratch buffer, returns its
+// length and closes the sealer to further text.
+func (s *StreamSealer) finalPlaintext(f Final) (int, error) {
+	if s.finished {
+		return 0, ErrStreamClosed
+	}
+	if err := f.validate(); err != nil {
+		return 0, err
+	}
+	s.finished = true
+	return writeFinal(s.scratch.Bytes(), f), nil
+}
+
+// writeFinal writes the final chunk's JSON for f (validated) at the start
+// of buf and returns its length.
+func writeFinal(buf []byte, f Final) int {
 	w := copy(buf, `{"finish_reason":"`)
 	w += copy(buf[w:], f.Reason)
 	w += copy(buf[w:], `","usage":{"prompt_tokens":`)
@@ -184,8 +201,7 @@ func (s *StreamSealer) SealFinal(dst []byte, f Final) ([]byte, error) {
 		w += copy(buf[w:], `"}`)
 	}
 	w += copy(buf[w:], `}`)
-	s.finished = true
-	return s.sealChunk(dst, w, true), nil
+	return w
 }
 
 // sealChunk pads the n plaintext bytes in the scratch buffer, seals them in
@@ -216,7 +232,7 @@ func (s *StreamSealer) sealChunk(dst []byte, n int, final bool) []byte {
 // afterwards; Close is safe to call more than once.
 func (s *StreamSealer) Close() {
 	s.scratch.Destroy()
-	s.finished = true
+	s.finished, s.closed = true, true
 }
 
 func (f Final) validate() error {

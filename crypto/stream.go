@@ -45,11 +45,17 @@ type StreamOpener struct {
 	state int
 	err   error
 	idBuf [20]byte
+	// Shaped streams (shape.go): shapeOK when the request asked for one,
+	// shaped when the nonce event announced one, total the frame count
+	// the final frame fixed (0 before it).
+	shapeOK, shaped bool
+	total           uint64
 }
 
 const (
 	stateNonce = iota
 	stateChunks
+	stateTrailer // shaped: after the final frame, padding to the bucket end
 	stateDone
 )
 
@@ -133,7 +139,12 @@ func (o *StreamOpener) dispatch(ev *sseEvent) (c Chunk, got bool) {
 		o.nonceEvent(ev)
 		return Chunk{}, false
 	case stateChunks:
+		if o.shaped {
+			return o.frameEvent(ev)
+		}
 		return o.chunkEvent(ev)
+	case stateTrailer:
+		return o.frameEvent(ev)
 	}
 	o.fail(ErrStreamCorrupt, "event after the final chunk")
 	return Chunk{}, false
@@ -142,7 +153,8 @@ func (o *StreamOpener) dispatch(ev *sseEvent) (c Chunk, got bool) {
 // nonceEvent checks the first event and derives the response keys.
 func (o *StreamOpener) nonceEvent(ev *sseEvent) {
 	var rn [ResponseNonceSize + 1]byte
-	if string(ev.name) != "nonce" || ev.hasID || ev.ndata != 1 ||
+	shaped := o.shapeOK && string(ev.name) == EventNonceShaped
+	if (string(ev.name) != "nonce" && !shaped) || ev.hasID || ev.ndata != 1 ||
 		base64.RawURLEncoding.Strict().DecodedLen(len(ev.data)) != ResponseNonceSize {
 		o.fail(ErrStreamCorrupt, "missing or malformed nonce event")
 		return
@@ -157,7 +169,7 @@ func (o *StreamOpener) nonceEvent(ev *sseEvent) {
 		o.fail(ErrStreamCorrupt, "response keys")
 		return
 	}
-	o.aead, o.nonce, o.state = aead, nonce, stateChunks
+	o.aead, o.nonce, o.state, o.shaped = aead, nonce, stateChunks, shaped
 }
 
 // chunkEvent opens chunk i.
@@ -235,31 +247,12 @@ func OpenStream(sc *SenderContext, sse []byte) (text []byte, f Final, err error)
 // as it arrives; it returns when the stream ends, yield fails or the
 // stream is refused.
 func ReadStream(sc *SenderContext, r io.Reader, yield func(Chunk) error) error {
-	o := NewStreamOpener(sc)
-	buf := make([]byte, 4096)
-	for {
-		n, rerr := r.Read(buf)
-		_ = o.Feed(buf[:n])
-		for {
-			c, err := o.Next()
-			if err == ErrNeedInput || err == io.EOF {
-				break
-			}
-			if err != nil {
-				return err
-			}
-			if err := yield(c); err != nil {
-				return err
-			}
-		}
-		if rerr == io.EOF {
-			return o.End()
-		}
-		if rerr != nil {
-			return fmt.Errorf("%w: %w", ErrStreamTruncated, rerr)
-		}
-	}
+	return NewStreamOpener(sc).ReadAll(r, yield)
 }
+
+func wrapTruncated(err error) error { return fmt.Errorf("%w: %w", ErrStreamTruncated, err) }
+
+var b64Strict = base64.RawURLEncoding.Strict()
 
 func (o *StreamOpener) drain(text []byte) ([]byte, Final, error) {
 	var f Final

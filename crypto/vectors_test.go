@@ -52,6 +52,8 @@ type vecRequest struct {
 	// the ttl (0 when absent).
 	CacheSecret string `json:"cache_secret,omitempty"`
 	CacheTTL    int    `json:"cache_ttl,omitempty"`
+	// Shape is true for a valid request that asks for a shaped stream.
+	Shape bool `json:"shape,omitempty"`
 }
 
 type vecSuite struct {
@@ -92,6 +94,7 @@ type vecCase struct {
 	NegRequests  []vecNegative  `json:"negative_requests"`
 	NegStreams   []vecNegStream `json:"negative_streams"`
 	EdgeStreams  []vecEdge      `json:"stream_edge_cases,omitempty"`
+	Shaped       *vecShaped     `json:"shaped_stream,omitempty"`
 }
 
 type vecResponse struct {
@@ -172,6 +175,7 @@ func TestProtocolVectors(t *testing.T) {
 			"sk_r is the 32-byte private key (X25519 scalar / X-Wing seed). ephemeral_input is RFC 9180 DeriveKeyPair ikm for X25519, the 64-byte X-Wing encapsulation seed for X-Wing.",
 			"inner_requests: error is the RequestError code the server returns in a 400 #request problem, \"\" when valid (the server's engine check may still refuse a valid one: a NUL in content is code nul, section 6). cache_secret (hex) and cache_ttl are the decoded cache member of a valid request (section 3.2.1).",
 			"stream_edge_cases (first case only) use its response keys: outcome ok (opens to reply_text and final_json), corrupt or truncated; protocol sections 5.2 and 5.3.",
+			"shaped_stream (first case only): a shaped stream (section 5.5) with its own response_nonce, for a request carrying \"shape\":\"constant\"; frames of kind padding, delta and final, every plaintext padded to frame_plaintext_size and sealed with aad \"shaped\"; buckets are [final frame index, frames in the stream]; negative_streams are refused as corrupt or truncated.",
 		},
 	}
 	for _, n := range []int{1, 255, 256, 257, 1000, 262144, 262145} {
@@ -180,7 +184,7 @@ func TestProtocolVectors(t *testing.T) {
 	}
 	for _, js := range vecInnerRequests {
 		req, err := ParseRequest([]byte(js), Limits{})
-		v.Requests = append(v.Requests, vecRequest{js, codeOrEmpty(err), hex.EncodeToString(req.CacheSecret), req.CacheTTL})
+		v.Requests = append(v.Requests, vecRequest{js, codeOrEmpty(err), hex.EncodeToString(req.CacheSecret), req.CacheTTL, req.Shape})
 	}
 	for _, spec := range caseSpecs {
 		v.Cases = append(v.Cases, genCase(t, spec))
@@ -234,6 +238,10 @@ var vecInnerRequests = []string{
 	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":0}}`,
 	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","ttl":86401}}`,
 	`{"messages":[{"role":"user","content":"x"}],"cache":{"secret":"c290dG8gdmVjdG9yIGtleQ","salt":"x"}}`,
+	`{"messages":[{"role":"user","content":"x"}],"shape":"constant"}`,
+	`{"messages":[{"role":"user","content":"x"}],"shape":"random"}`,
+	`{"messages":[{"role":"user","content":"x"}],"shape":true}`,
+	`{"messages":[{"role":"user","content":"x"}],"shape":"constant","shape":"constant"}`,
 }
 
 func codeOrEmpty(err error) string {
@@ -277,6 +285,7 @@ func genCase(t *testing.T, spec caseSpec) vecCase {
 	c.NegStreams = genNegStreams(t, c.Response, sc)
 	if spec.name == caseSpecs[0].name {
 		c.EdgeStreams = genEdgeStreams(t, spec, o, sc)
+		c.Shaped = genShaped(t, spec, o, sc)
 	}
 	return c
 }

@@ -108,11 +108,21 @@ func NewEngine(m *Model, cfg Config) (*Engine, error) {
 		prefix:  newPrefixCache(&cfg),
 		reclaim: make(chan chan struct{}),
 	}
-	if err := e.alloc(); err != nil {
-		e.free()
+	// alloc creates llama.cpp's thread pool on the engine thread, so that
+	// its threads inherit that thread's priority (priority.go).
+	errc := make(chan error, 1)
+	startOnEngineThread(func() {
+		if err := e.alloc(); err != nil {
+			e.free()
+			errc <- err
+			return
+		}
+		errc <- nil
+		e.run()
+	})
+	if err := <-errc; err != nil {
 		return nil, err
 	}
-	go e.run()
 	return e, nil
 }
 

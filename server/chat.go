@@ -45,6 +45,7 @@ type chatState struct {
 	// holding the engine's prefix key (conversation.go), nil without one.
 	device       device.Key
 	conversation *locked.Buffer
+	arrivedMono  time.Time // received on the real clock (received may be a test's): shape.go
 }
 
 // handleChat serves POST /api/chat: the checks of protocol section 4 in
@@ -134,6 +135,7 @@ func (s *Server) readBody(st *chatState) *problem.Problem {
 	// A body trickled in slowly must not stretch the request's window:
 	// ts is checked against the time the last byte arrived.
 	st.received = s.now()
+	st.arrivedMono = time.Now()
 	return nil
 }
 

@@ -42,21 +42,28 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 	}
 	defer sealer.Close()
 
-	h := w.Header()
-	h.Set("Content-Type", wire.MediaTypeStream)
-	h.Set("Cache-Control", "no-store")
-	h.Set("X-Accel-Buffering", "no")
-	w.WriteHeader(http.StatusOK)
-	s.metrics.ObserveRequest(http.StatusOK, "")
 	sw := &streamWriter{w: w, rc: http.NewResponseController(w), sealer: sealer,
-		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096)}
+		timeout: s.opts.WriteTimeout, out: make([]byte, 0, 4096), finalAt: -1}
 	defer sw.clearDeadline()
-	sw.nonce()
-
 	s.metrics.ActiveStreams.Inc()
 	defer s.metrics.ActiveStreams.Dec()
-	g := s.generate(st, pending, sw)
-	sw.final(finalChunk(g))
+	begin := func() {
+		h := w.Header()
+		h.Set("Content-Type", wire.MediaTypeStream)
+		h.Set("Cache-Control", "no-store")
+		h.Set("X-Accel-Buffering", "no")
+		w.WriteHeader(http.StatusOK)
+		s.metrics.ObserveRequest(http.StatusOK, "")
+	}
+	var g generation
+	if s.shaped(st) {
+		g = s.generateShaped(st, pending, sw, begin)
+	} else {
+		begin()
+		sw.nonce()
+		g = s.generate(st, pending, sw)
+		sw.final(finalChunk(g))
+	}
 	s.observe(st, pending, g)
 }
 
@@ -213,6 +220,7 @@ func (s *Server) observe(st *chatState, pending *pendingText, g generation) {
 	m.PromptTokens.Add(float64(g.res.PromptTokens))
 	m.GeneratedTokens.Add(float64(g.res.CompletionTokens))
 	s.accounts.add(st.deviceID, g.res.PromptTokens, g.res.CompletionTokens)
+	m.RequestFinished()
 	rid, finish := s.logIDs.hashed(st.hdr.RID[:]), finalChunk(g).Reason
 	if !s.log.Enabled(context.Background(), slog.LevelDebug) {
 		s.log.Info("chat", "rid", rid, "finish", finish)

@@ -98,6 +98,9 @@ type config struct {
 	sendBuffer        int           // SO_SNDBUF of accepted connections; 0: the kernel's autotuning
 	prefixCacheBytes  int64         // the engine's prefix cache; 0: off (and requests' cache member ignored)
 	prefixMaxTTL      time.Duration // 0: the engine's default
+	shapeFrame        time.Duration // shaped streams' frame interval; 0: unshaped
+	contextPerSlot    int           // 0: 256
+	tls               bool          // serve HTTPS (httptest's certificate)
 	prefixDevices     int           // the engine's device shares; 0: its default
 	enrolment         bool          // policy attested, with the enrolment endpoints (enroll_test.go)
 }
@@ -141,7 +144,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		engineQueue = -1 // the engine's 0 means its default of 16
 	}
 	e, err := llama.NewEngine(m, llama.Config{
-		Slots: cfg.slots, ContextPerSlot: 256, Threads: 1,
+		Slots: cfg.slots, ContextPerSlot: cmp.Or(cfg.contextPerSlot, 256), Threads: 1,
 		QueueDepth: engineQueue, MaxTokensCap: 256, Budget: h.budget,
 		PrefixCacheBytes: cfg.prefixCacheBytes, PrefixCacheMaxTTL: cfg.prefixMaxTTL,
 		PrefixCacheDevices: cfg.prefixDevices,
@@ -204,6 +207,7 @@ func newHarness(t testing.TB, cfg config) *harness {
 		StreamBufferBytes:   cmp.Or(cfg.streamBuffer, 64<<10),
 		Coalesce:            cfg.coalesce,
 		Buffered:            cfg.buffered,
+		ShapeFrame:          cfg.shapeFrame,
 		PoWMode:             cfg.powMode,
 		PoWAutoThreshold:    0.8,
 		MetricsOnMainListen: true,
@@ -236,7 +240,11 @@ func newHarness(t testing.TB, cfg config) *harness {
 	if cfg.sendBuffer > 0 {
 		h.ts.Listener = sendBufferListener{h.ts.Listener, cfg.sendBuffer}
 	}
-	h.ts.Start()
+	if cfg.tls {
+		h.ts.StartTLS()
+	} else {
+		h.ts.Start()
+	}
 	t.Cleanup(h.ts.Close)
 	// Before ts.Close, which waits for every handler: closing the engine
 	// ends any generation a failed test left waiting.

@@ -81,6 +81,7 @@ type Options struct {
 	StreamBufferBytes   int           // locked text waiting for a slow client, per stream
 	Coalesce            time.Duration // 0: a chunk per token; else a chunk per window
 	Buffered            bool          // one chunk with the whole reply at the end
+	ShapeFrame          time.Duration // shaped streams' frame interval (SOTTO_STREAM_SHAPE constant); 0: none
 	PoWMode             string
 	PoWAutoThreshold    float64 // share of engine capacity in use that turns PoW on
 	MetricsOnMainListen bool

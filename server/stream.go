@@ -105,6 +105,7 @@ type streamWriter struct {
 	out     []byte // reused event buffer: ciphertext only
 	err     error  // first write error; later writes are skipped
 	chunks  int
+	finalAt int64 // shaped streams: the final frame's index, -1 before it
 }
 
 func (s *streamWriter) writeEvent(event []byte) {
@@ -133,6 +134,12 @@ func (s *streamWriter) clearDeadline() {
 // nonce writes the stream's first event.
 func (s *streamWriter) nonce() {
 	s.out = s.sealer.NonceEvent(s.out[:0])
+	s.writeEvent(s.out)
+}
+
+// shapedNonce writes a shaped stream's first event.
+func (s *streamWriter) shapedNonce() {
+	s.out = s.sealer.ShapedNonceEvent(s.out[:0])
 	s.writeEvent(s.out)
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"testing"
 	"time"
 
 	"github.com/sottolabs/sotto/crypto"
@@ -42,7 +43,7 @@ func (s *Server) handleChat(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	s.received = append(s.received, rec)
 	s.mu.Unlock()
-	s.stream(w, r, o)
+	s.stream(w, r, o, rec.Shape)
 }
 
 // check returns the opened request, or the problem refusing it.
@@ -92,7 +93,9 @@ func (s *Server) check(r *http.Request) (Received, *crypto.Opened, *problem.Prob
 	}
 	rec = Received{KeyID: h.KeyID, Suite: h.Suite, TS: time.UnixMilli(h.TS), RID: h.RID,
 		Inner: string(o.Plaintext()), Device: dk.String(), PoW: r.Header.Get(wire.HeaderPoW)}
-	if _, err := crypto.ParseRequest(o.Plaintext(), crypto.Limits{}); err != nil {
+	req, err := crypto.ParseRequest(o.Plaintext(), crypto.Limits{})
+	rec.Shape = req.Shape
+	if err != nil {
 		o.Destroy()
 		var re *crypto.RequestError
 		p := problem.New(problem.Request)
@@ -123,7 +126,7 @@ func (s *Server) checkPoW(r *http.Request, sum [32]byte, now time.Time) *problem
 }
 
 // stream sends the canned reply, sealed.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, o *crypto.Opened) {
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, o *crypto.Opened, shape bool) {
 	s.mu.Lock()
 	reply, mangle := s.reply, s.mangle
 	s.mu.Unlock()
@@ -136,6 +139,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, o *crypto.Opened
 	w.Header().Set("Content-Type", wire.MediaTypeStream)
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(http.StatusOK)
+	if reply.Shaped && shape {
+		s.send(w, shapedEvents(s.t, sealer, reply), mangle)
+		return
+	}
 	events := [][]byte{sealer.NonceEvent(nil)}
 	for _, d := range reply.Deltas {
 		ev, err := sealer.SealDelta(nil, []byte(d))
@@ -181,6 +188,33 @@ func (s *Server) send(w http.ResponseWriter, events [][]byte, mangle func([]byte
 			f.Flush()
 		}
 	}
+}
+
+// shapedEvents seals reply as a shaped stream, one event per frame.
+func shapedEvents(t testing.TB, sealer *crypto.StreamSealer, reply Reply) [][]byte {
+	events := [][]byte{sealer.ShapedNonceEvent(nil)}
+	frame := func(text string) {
+		ev, n, err := sealer.SealFrame(nil, []byte(text))
+		if err != nil || n != len(text) {
+			t.Errorf("clienttest: SealFrame: %v", err)
+		}
+		events = append(events, ev)
+	}
+	frame("")
+	frame("")
+	for _, d := range reply.Deltas {
+		frame(d)
+	}
+	final := sealer.Frames()
+	ev, err := sealer.SealFinalFrame(nil, reply.Final)
+	if err != nil {
+		t.Errorf("clienttest: SealFinalFrame: %v", err)
+	}
+	events = append(events, ev)
+	for sealer.Frames() < crypto.ShapeFrames(final) {
+		frame("")
+	}
+	return events
 }
 
 func ptr(p problem.Problem) *problem.Problem { return &p }

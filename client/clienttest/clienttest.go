@@ -30,10 +30,15 @@ import (
 // Reply is the canned answer to every accepted request: its deltas in
 // order, then its final chunk. With Hang, the stream stops after the
 // deltas without a final chunk and waits until the client goes away.
+//
+// With Shaped, a request that asked for a shaped stream gets one
+// (docs/protocol.md 5.5): two padding frames, a frame per delta, the final
+// frame and padding frames to the end of the bucket.
 type Reply struct {
 	Deltas []string
 	Final  crypto.Final
 	Hang   bool
+	Shaped bool
 }
 
 // Received is one request the server opened.
@@ -45,6 +50,7 @@ type Received struct {
 	Inner  string // the inner request JSON, padding stripped
 	Device string // the Sotto-Device header
 	PoW    string // the Sotto-PoW header, if any
+	Shape  bool   // the request asked for a shaped stream
 }
 
 // Server is a test server. URL is its base URL.

@@ -133,7 +133,7 @@ func TestCompletion(t *testing.T) {
 	delete(inner[0], "cache")
 	want := `{"max_tokens":12,"messages":[{"content":"be brief","role":"system"},` +
 		`{"content":"` + canary + `\nsecond part","role":"user"},{"content":"earlier reply","role":"assistant"},` +
-		`{"content":"next","role":"user"}],"seed":42,"stop":["\n\n"],"temperature":0.5,"top_p":0.9}`
+		`{"content":"next","role":"user"}],"seed":42,"shape":"constant","stop":["\n\n"],"temperature":0.5,"top_p":0.9}`
 	if b, _ := json.Marshal(inner[0]); string(b) != want {
 		t.Fatalf("inner request\n got %s\nwant %s", b, want)
 	}

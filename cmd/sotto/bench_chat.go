@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -104,16 +105,22 @@ type benchChatResult struct {
 	TTFTP95Ms        float64        `json:"ttft_ms_p95"`
 	E2EP50Ms         float64        `json:"e2e_ms_p50"`
 	E2EP95Ms         float64        `json:"e2e_ms_p95"`
-	GenTokPerS       float64        `json:"gen_tokens_per_s"`
-	GenTokPerSDecode float64        `json:"gen_tokens_per_s_decode"`
-	GenTokPerSStream float64        `json:"gen_tokens_per_s_per_stream"`
-	WallS            float64        `json:"wall_s"`
-	LoadAverage1m    float64        `json:"load_average_1m"`
+	// Traffic shape (docs/protocol.md 5.5): the last text's arrival and
+	// the reply bytes per stream (all requests, failed ones included).
+	LastTokenP50Ms   float64 `json:"last_token_ms_p50"`
+	LastTokenP95Ms   float64 `json:"last_token_ms_p95"`
+	BytesPerStream   float64 `json:"bytes_per_stream"`
+	GenTokPerS       float64 `json:"gen_tokens_per_s"`
+	GenTokPerSDecode float64 `json:"gen_tokens_per_s_decode"`
+	GenTokPerSStream float64 `json:"gen_tokens_per_s_per_stream"`
+	WallS            float64 `json:"wall_s"`
+	LoadAverage1m    float64 `json:"load_average_1m"`
 }
 
 // chatTiming is one request's timeline on the client's clock.
 type chatTiming struct {
 	start, first, end time.Time
+	last              time.Time // the last text's arrival
 	res               client.Result
 	chunks            int
 	failure           string // "" when the request succeeded
@@ -152,11 +159,15 @@ func benchChat(ctx context.Context, o benchChatFlags) (*benchChatResult, error) 
 	if err := benchWarmup(ctx, c, o); err != nil {
 		return nil, err
 	}
-	timings, wall, err := runChatRequests(ctx, c, o)
+	var replyBytes atomic.Int64 // every reply's body bytes (bench_bytes.go)
+	timings, wall, err := runChatRequests(withByteCounter(ctx, &replyBytes), c, o)
 	if err != nil {
 		return nil, err
 	}
 	res := summarizeChat(timings, wall)
+	if len(timings) > 0 {
+		res.BytesPerStream = float64(replyBytes.Load()) / float64(len(timings))
+	}
 	res.Suite, res.Parallel, res.Requests = o.suite, o.parallel, o.requests
 	res.PromptWords, res.MaxTokens = o.words, o.maxTokens
 	res.LoadAverage1m = loadAverage()
@@ -177,6 +188,7 @@ func newBenchClient(o benchChatFlags) (*client.Client, func(), error) {
 	if err := withClientCert(hc, o.clientCert, o.clientKey); err != nil {
 		return nil, nil, err
 	}
+	countBytes(hc)
 	// No StatePath: each run verifies the server's key configuration afresh.
 	return openClient(client.Config{BaseURL: o.server, SigningKey: pin, HTTPClient: hc}, o.suite, o.deviceKey)
 }
@@ -249,6 +261,10 @@ func runChatRequests(ctx context.Context, c *client.Client, o benchChatFlags) ([
 			res: client.Result{PromptTokens: x.PromptTokens, CompletionTokens: x.CompletionTokens}}
 		if x.TTFT > 0 {
 			t.first = x.Start.Add(x.TTFT)
+			t.last = t.first // the last text: after every gap between chunks
+			for _, g := range x.Gaps {
+				t.last = t.last.Add(g)
+			}
 		}
 		timings[i] = t
 	}
@@ -275,7 +291,7 @@ func syntheticWords(n int, seed uint64) string { return load.SyntheticWords(n, s
 // summarizeChat computes the report (definitions in docs/benchmarks.md).
 func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r := &benchChatResult{Failures: map[string]int{}, WallS: wall.Seconds()}
-	var ttft, e2e []float64
+	var ttft, e2e, last []float64
 	var w decodeWindow
 	for _, t := range ts {
 		if t.failure != "" {
@@ -290,6 +306,7 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 		e2e = append(e2e, ms(t.end.Sub(t.start)))
 		if !t.first.IsZero() { // a reply without text has no TTFT
 			ttft = append(ttft, ms(t.first.Sub(t.start)))
+			last = append(last, ms(t.last.Sub(t.start)))
 			w.add(t)
 		}
 	}
@@ -299,6 +316,7 @@ func summarizeChat(ts []chatTiming, wall time.Duration) *benchChatResult {
 	r.GenTokPerSDecode, r.GenTokPerSStream = w.rates()
 	r.TTFTP50Ms, r.TTFTP95Ms = percentiles(ttft)
 	r.E2EP50Ms, r.E2EP95Ms = percentiles(e2e)
+	r.LastTokenP50Ms, r.LastTokenP95Ms = percentiles(last)
 	return r
 }
 
@@ -315,14 +333,15 @@ type decodeWindow struct {
 func (w *decodeWindow) add(t chatTiming) {
 	n := max(t.res.CompletionTokens-1, 0)
 	w.afterFirst += n
-	if d := t.end.Sub(t.first).Seconds(); d > 0 {
+	// The last text, not the stream's end: a shaped stream pads after it.
+	if d := t.last.Sub(t.first).Seconds(); d > 0 {
 		w.perStream += float64(n) / d
 	}
 	w.streams++
 	if w.firstMin.IsZero() || t.first.Before(w.firstMin) {
 		w.firstMin = t.first
 	}
-	w.endMax = maxTime(w.endMax, t.end)
+	w.endMax = maxTime(w.endMax, t.last)
 }
 
 // rates returns the aggregate and the mean per-stream rates (0 for none).

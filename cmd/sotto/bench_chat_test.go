@@ -69,7 +69,8 @@ func TestBenchChat(t *testing.T) {
 	for _, k := range []string{"suite", "parallel", "requests", "prompt_words", "max_tokens", "requests_ok",
 		"requests_failed", "failures", "prompt_tokens", "completion_tokens", "chunks", "ttft_ms_p50",
 		"ttft_ms_p95", "e2e_ms_p50", "e2e_ms_p95", "gen_tokens_per_s", "gen_tokens_per_s_decode",
-		"gen_tokens_per_s_per_stream", "wall_s", "load_average_1m"} {
+		"gen_tokens_per_s_per_stream", "wall_s", "load_average_1m", "last_token_ms_p50", "last_token_ms_p95",
+		"bytes_per_stream"} {
 		if _, ok := res[k]; !ok {
 			t.Errorf("missing key %q", k)
 		}
@@ -95,10 +96,28 @@ func TestBenchChat(t *testing.T) {
 	if !(0 < num("ttft_ms_p50") && num("ttft_ms_p50") <= num("ttft_ms_p95") && num("ttft_ms_p95") <= num("e2e_ms_p95")) {
 		t.Errorf("want 0 < ttft p50 <= ttft p95 <= e2e p95: %v", res)
 	}
-	for _, k := range []string{"gen_tokens_per_s", "gen_tokens_per_s_decode", "gen_tokens_per_s_per_stream", "wall_s"} {
+	for _, k := range []string{"gen_tokens_per_s", "gen_tokens_per_s_decode", "gen_tokens_per_s_per_stream", "wall_s", "bytes_per_stream"} {
 		if num(k) <= 0 {
 			t.Errorf("%s = %v, want > 0", k, num(k))
 		}
+	}
+	if num("last_token_ms_p95") > num("e2e_ms_p95") {
+		t.Errorf("the last text comes after the end: %v", res)
+	}
+}
+
+// TestBenchChatShaped: against SOTTO_STREAM_SHAPE=constant every reply is
+// shaped: each is exactly the nonce event and 16 frames of 371 bytes
+// (protocol 5.5): 12 tokens fit the smallest bucket.
+func TestBenchChatShaped(t *testing.T) {
+	s := startServe(t, append(raisedLimits, "SOTTO_STREAM_SHAPE=constant", "SOTTO_STREAM_FRAME_MS=20")...)
+	res, err := s.benchChatRun(t, "--parallel", "2", "--requests", "2", "--prompt-words", "8", "--max-tokens", "12", "--warmup", "0")
+	if err != nil {
+		t.Fatalf("bench chat failed: %v: %v", err, res)
+	}
+	const want = len("event: nonce-shaped\ndata: \n\n") + 43 + 16*371
+	if res["bytes_per_stream"] != float64(want) {
+		t.Fatalf("bytes per stream %v, want %d", res["bytes_per_stream"], want)
 	}
 }
 

@@ -66,7 +66,7 @@ func TestChatOneShot(t *testing.T) {
 	if !regexp.MustCompile(`^\[finish stop, prompt tokens 7, completion tokens 2\]\n\[2 tokens, first token [0-9]+ ms, [0-9.]+ tokens/s\]\n$`).MatchString(errOut) {
 		t.Errorf("stderr = %q", errOut)
 	}
-	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7}`
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"Say hello"}],"max_tokens":32,"temperature":0.25,"seed":7,"shape":"constant"}`
 	if rec := s.Received(); len(rec) != 1 || rec[0].Inner != want {
 		t.Errorf("requests = %+v, want one with %s", rec, want)
 	}
@@ -85,7 +85,7 @@ func TestChatInteractiveKeepsHistory(t *testing.T) {
 	if len(rec) != 2 {
 		t.Fatalf("%d requests, want 2", len(rec))
 	}
-	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}]}`
+	want := `{"messages":[{"role":"user","content":"first question"},{"role":"assistant","content":"Hello, world."},{"role":"user","content":"second question"}],"shape":"constant"}`
 	inner, secret := splitCache(rec[1].Inner)
 	if inner != want || rec[1].Suite != crypto.SuiteXWing {
 		t.Errorf("second request = %s (%s), want %s (xwing)", rec[1].Inner, rec[1].Suite, want)
@@ -144,7 +144,7 @@ func TestChatInteractiveFailedTurn(t *testing.T) {
 		t.Errorf("stderr = %q, want %s", errOut, wantErr)
 	}
 	// The failed turn is not in the history.
-	want := `{"messages":[{"role":"user","content":"secret two"}]}`
+	want := `{"messages":[{"role":"user","content":"secret two"}],"shape":"constant"}`
 	if rec := s.Received(); len(rec) != 1 || first(splitCache(rec[0].Inner)) != want {
 		t.Errorf("requests = %+v, want one with %s", rec, want)
 	}
@@ -171,7 +171,7 @@ func TestChatReset(t *testing.T) {
 	if err != nil || errOut != "[conversation cleared]\n" {
 		t.Fatalf("err %v, stderr %q", err, errOut)
 	}
-	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}]}`
+	want := `{"messages":[{"role":"system","content":"Be brief."},{"role":"user","content":"two"}],"shape":"constant"}`
 	rec := s.Received()
 	if len(rec) != 2 || first(splitCache(rec[1].Inner)) != want {
 		t.Fatalf("requests = %+v, want the second with %s", rec, want)

@@ -16,7 +16,8 @@ func TestMultiNodeConversationStaysHome(t *testing.T) {
 	c := newCluster(t, 3)
 	for _, w := range c.workers { // the cache on: restart each worker with it
 		w.kill(t)
-		w.env = append(w.env, "SOTTO_PREFIX_CACHE_BYTES=16777216")
+		// Live metrics (a batch of 1): the test reads the cache counter.
+		w.env = append(w.env, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_METRICS_BATCH=1")
 		w.start(t, "worker")
 		w.waitReady(t, c.mtls)
 	}

@@ -342,7 +342,7 @@ func (c *cluster) workerMetric(t *testing.T, w *proc, series string) string {
 // router cancel the worker's request, and the worker's stream and slot
 // are freed (sotto_active_streams and sotto_busy_slots back to 0).
 func TestClientGoneFreesWorker(t *testing.T) {
-	c := newCluster(t, 1)
+	c := newClusterWith(t, 1, "SOTTO_METRICS_BATCH=1") // live metrics: the test reads the gauges
 	r := c.startRouter(t)
 	cl := c.sdk(t, r, nil)
 	ctx, cancel := context.WithCancel(context.Background())

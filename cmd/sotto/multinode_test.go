@@ -38,6 +38,7 @@ type cluster struct {
 	routerKey  string
 	mtls       *http.Client // holds the router's client certificate
 	workers    []*proc
+	workerEnv  []string // added to every worker's environment
 }
 
 // proc is one running `sotto serve`.
@@ -52,7 +53,14 @@ type proc struct {
 
 func newCluster(t *testing.T, workers int) *cluster {
 	t.Helper()
-	c := &cluster{dir: t.TempDir(), ca: testenv.NewCA(t, "sotto test CA")}
+	return newClusterWith(t, workers)
+}
+
+// newClusterWith is newCluster with workerEnv added to every worker's
+// environment.
+func newClusterWith(t *testing.T, workers int, workerEnv ...string) *cluster {
+	t.Helper()
+	c := &cluster{dir: t.TempDir(), ca: testenv.NewCA(t, "sotto test CA"), workerEnv: workerEnv}
 	c.caFile = c.ca.WriteCA(t, c.dir, "ca.pem")
 	c.keyDir, c.allow = filepath.Join(c.dir, "keys"), filepath.Join(c.dir, "allow-list")
 	c.deviceKey = filepath.Join(c.dir, "device.key")
@@ -92,7 +100,7 @@ func (c *cluster) startWorker(t *testing.T, i int, addr string, env ...string) *
 		"SOTTO_ALLOW_LIST=" + c.allow, "SOTTO_LISTEN=" + addr, "SOTTO_TLS_CERT=" + cert, "SOTTO_TLS_KEY=" + key,
 		"SOTTO_TLS_CLIENT_CA=" + c.caFile, "SOTTO_SLOTS=2", "SOTTO_CONTEXT=512", "SOTTO_THREADS=1",
 	}}
-	p.env = append(p.env, env...)
+	p.env = append(append(p.env, c.workerEnv...), env...)
 	p.start(t, "worker")
 	p.waitReady(t, c.mtls)
 	return p

@@ -112,7 +112,8 @@ func TestProxyOpenAISDKCluster(t *testing.T) {
 	c := newCluster(t, 2)
 	for _, w := range c.workers { // one long-context slot and the cache: restart each worker with them
 		w.kill(t)
-		w.env = append(w.env, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_SLOTS=1", "SOTTO_CONTEXT=2048")
+		// SOTTO_METRICS_BATCH=1: live worker metrics, which the scenarios read.
+		w.env = append(w.env, "SOTTO_PREFIX_CACHE_BYTES=16777216", "SOTTO_SLOTS=1", "SOTTO_CONTEXT=2048", "SOTTO_METRICS_BATCH=1")
 		w.start(t, "worker")
 		w.waitReady(t, c.mtls)
 	}

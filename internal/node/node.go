@@ -92,6 +92,7 @@ func New(p Plan, log *slog.Logger) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	n.metrics.SetBatch(p.MetricsBatch)
 	return n, nil
 }
 

@@ -58,6 +58,10 @@ type Plan struct {
 	Router           RouterPlan // router only
 	RedisURL         string     // shared replay register and limiters; empty: in memory
 	SharedSecretFile string     // PoW and limiter-key secret shared by routers
+	// MetricsBatch publishes /metrics in snapshots of at least this many
+	// finished requests (server/metrics batch.go): a worker's, whose
+	// scraper is the router's host; 0 or 1: live.
+	MetricsBatch int
 }
 
 // MTLSPlan is mutual TLS between a router and its workers: the CA that
@@ -139,6 +143,7 @@ func PlanFor(cfg config.Config) Plan {
 		p.Server.ServeCapacity = true
 		p.Server.PoWMode = server.PoWOff
 		p.IPLimit, p.DeviceLimit = LimitPlan{}, LimitPlan{}
+		p.MetricsBatch = cfg.MetricsBatch
 	}
 	return p
 }
@@ -194,6 +199,7 @@ func serverOptions(cfg config.Config) server.Options {
 		StreamBufferBytes:   streamBufferBytes,
 		Coalesce:            cfg.Coalesce(),
 		Buffered:            !cfg.StreamingEnabled,
+		ShapeFrame:          cfg.ShapeFrame(),
 		PoWMode:             string(cfg.PoWMode),
 		PoWAutoThreshold:    cfg.PoWAutoThreshold,
 		MetricsOnMainListen: !cfg.MetricsListen.IsSet(),

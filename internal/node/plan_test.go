@@ -74,6 +74,11 @@ var reaches = map[string]reach{
 	"REDIS_URL":                         {"redis://127.0.0.1:6390/0", routerBase, map[string]string{"SOTTO_SHARED_SECRET_FILE": "/s"}},
 	"SOTTO_SHARED_SECRET_FILE":          {"/secret", routerBase, nil},
 
+	// Issue 19: the traffic shape, its frame interval, a worker's metrics batch.
+	"SOTTO_STREAM_SHAPE":    {"constant", nil, nil},
+	"SOTTO_STREAM_FRAME_MS": {"20", map[string]string{"SOTTO_STREAM_SHAPE": "constant"}, nil},
+	"SOTTO_METRICS_BATCH":   {"1", workerBase, nil},
+
 	// Issue 8: stream write deadline, cap on bodies before admission.
 	"SOTTO_WRITE_TIMEOUT_SECONDS": {"5", nil, nil},
 	"SOTTO_INFLIGHT_BODY_BYTES":   {"1000000", nil, nil},
@@ -167,5 +172,17 @@ func TestPlanStreamingAndCoalesce(t *testing.T) {
 	d := planOf(t, required)
 	if d.Server.Buffered || d.Server.Coalesce != 0 {
 		t.Fatalf("defaults: buffered %v, coalesce %v", d.Server.Buffered, d.Server.Coalesce)
+	}
+}
+
+// TestPlanWorkerMetricsBatched: a worker publishes its metrics in batches
+// (its scraper is the router's host); a single node serves them live.
+func TestPlanWorkerMetricsBatched(t *testing.T) {
+	if p := planOf(t, required); p.MetricsBatch > 1 {
+		t.Fatalf("single node: batch %d, want live", p.MetricsBatch)
+	}
+	w := planOf(t, map[string]string{"SOTTO_MODEL": "/m", "SOTTO_ROLE": "worker", "SOTTO_TLS_CERT": "/c", "SOTTO_TLS_KEY": "/k", "SOTTO_TLS_CLIENT_CA": "/ca"})
+	if w.MetricsBatch != 16 {
+		t.Fatalf("worker: batch %d", w.MetricsBatch)
 	}
 }

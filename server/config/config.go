@@ -83,6 +83,13 @@ type Config struct {
 	PrefixCacheMaxTTLSeconds int   `env:"SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS" envDefault:"600"`
 	PrefixCacheDevices       int   `env:"SOTTO_PREFIX_CACHE_DEVICES" envDefault:"8"`
 
+	// Traffic shape (issue 19, docs/protocol.md 5.5): off or constant; the
+	// default follows ENVIRONMENT (applyDerivedDefaults). A worker's
+	// metrics are published every MetricsBatch finished requests.
+	StreamShape   StreamShape `env:"SOTTO_STREAM_SHAPE"`
+	StreamFrameMS int         `env:"SOTTO_STREAM_FRAME_MS" envDefault:"50"`
+	MetricsBatch  int         `env:"SOTTO_METRICS_BATCH" envDefault:"16"`
+
 	PoWMode          PoWMode `env:"POW_MODE" envDefault:"off"`
 	PoWBits          int     `env:"POW_BITS" envDefault:"18"`
 	PoWAutoThreshold float64 `env:"POW_AUTO_THRESHOLD" envDefault:"0.8"`

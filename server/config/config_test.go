@@ -41,6 +41,7 @@ func TestDefaults(t *testing.T) {
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
 		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600, PrefixCacheDevices: 8,
+		StreamShape: ShapeOff, StreamFrameMS: 50, MetricsBatch: 16,
 		PoWMode: PoWOff, PoWBits: 18, PoWAutoThreshold: 0.8,
 		LogLevel: slog.LevelInfo, LogFormat: LogAuto,
 		ShutdownGraceSeconds: 30, ReplayRegisterSize: 1000000,
@@ -256,8 +257,32 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 64 {
+	if len(seen) != 67 {
 		t.Fatalf("%d variables", len(seen))
+	}
+}
+
+// TestStreamShapeDefault: production shapes streams unless told not to;
+// development does not unless told to.
+func TestStreamShapeDefault(t *testing.T) {
+	prod := map[string]string{"ENVIRONMENT": "production", "SOTTO_MODEL": "/m", "SOTTO_KEY_DIR": "/k",
+		"SOTTO_ALLOW_LIST": "/a", "SOTTO_METRICS_LISTEN": "127.0.0.1:9100"}
+	for _, c := range []struct {
+		vars  map[string]string
+		shape StreamShape
+	}{
+		{prod, ShapeConstant},
+		{map[string]string{"SOTTO_MODEL": "/m"}, ShapeOff},
+		{map[string]string{"SOTTO_MODEL": "/m", "SOTTO_STREAM_SHAPE": "constant"}, ShapeConstant},
+	} {
+		cfg, err := Load(func(n string) (string, bool) { v, ok := c.vars[n]; return v, ok })
+		if err != nil || cfg.StreamShape != c.shape || (cfg.ShapeFrame() != 0) != (c.shape == ShapeConstant) {
+			t.Fatalf("%v: shape %q frame %v, want %q (%v)", c.vars, cfg.StreamShape, cfg.ShapeFrame(), c.shape, err)
+		}
+	}
+	prod["SOTTO_STREAM_SHAPE"] = "off"
+	if cfg, err := Load(func(n string) (string, bool) { v, ok := prod[n]; return v, ok }); err != nil || cfg.ShapeFrame() != 0 {
+		t.Fatalf("production with shape off: %v, %v", cfg.ShapeFrame(), err)
 	}
 }
 

@@ -30,6 +30,23 @@ func (e *Environment) UnmarshalText(b []byte) error {
 	return oneOf((*string)(e), b, "must be development or production", string(Development), string(Production))
 }
 
+// StreamShape is the reply streams' traffic shape (docs/protocol.md 5.5).
+type StreamShape string
+
+// The stream shapes.
+const (
+	// ShapeOff sends text as it is generated (or coalesced).
+	ShapeOff StreamShape = "off"
+	// ShapeConstant sends fixed-size frames at a fixed cadence, padded to
+	// a length bucket, to clients that asked for it.
+	ShapeConstant StreamShape = "constant"
+)
+
+// UnmarshalText accepts off or constant.
+func (s *StreamShape) UnmarshalText(b []byte) error {
+	return oneOf((*string)(s), b, "must be off or constant", string(ShapeOff), string(ShapeConstant))
+}
+
 // DevicePolicy decides which devices may send requests.
 type DevicePolicy string
 

@@ -20,6 +20,12 @@ const (
 // applyDerivedDefaults fills defaults that depend on other settings. A
 // router gets no key directory: it must never hold private keys.
 func (c *Config) applyDerivedDefaults() {
+	if c.StreamShape == "" {
+		c.StreamShape = ShapeOff
+		if c.Environment == Production {
+			c.StreamShape = ShapeConstant
+		}
+	}
 	if c.Environment != Development {
 		return
 	}
@@ -106,6 +112,8 @@ var rules = []rule{
 	intRange("MAX_STREAMS_PER_DEVICE", func(c *Config) int { return c.MaxStreamsPerDevice }, 1, 1000, "must be between 1 and 1000"),
 	intRange("SOTTO_PAD_QUANTUM", func(c *Config) int { return c.PadQuantum }, 1, 4096, "must be between 1 and 4096"),
 	intRange("SOTTO_COALESCE_MS", func(c *Config) int { return c.CoalesceMS }, 0, 10_000, "must be between 0 (per token) and 10000"),
+	intRange("SOTTO_STREAM_FRAME_MS", func(c *Config) int { return c.StreamFrameMS }, 1, 1000, "must be between 1 and 1000"),
+	intRange("SOTTO_METRICS_BATCH", func(c *Config) int { return c.MetricsBatch }, 1, 100_000, "must be between 1 (live) and 100000"),
 	intRange("SOTTO_WRITE_TIMEOUT_SECONDS", func(c *Config) int { return c.WriteTimeoutSeconds }, 1, 3600, "must be between 1 and 3600"),
 	{"SOTTO_INFLIGHT_BODY_BYTES", func(c *Config) string {
 		if c.InflightBodyBytes < c.MaxBodyBytes || c.InflightBodyBytes > 1<<34 {
@@ -168,6 +176,21 @@ func (c *Config) RequestTTL() time.Duration { return time.Duration(c.RequestTTLS
 
 // Coalesce is SOTTO_COALESCE_MS as a duration; 0 sends every token.
 func (c *Config) Coalesce() time.Duration { return time.Duration(c.CoalesceMS) * time.Millisecond }
+
+// StreamFrame is SOTTO_STREAM_FRAME_MS as a duration: the cadence of a
+// shaped stream's frames.
+func (c *Config) StreamFrame() time.Duration {
+	return time.Duration(c.StreamFrameMS) * time.Millisecond
+}
+
+// ShapeFrame is the frame interval of shaped streams, 0 when
+// SOTTO_STREAM_SHAPE is off.
+func (c *Config) ShapeFrame() time.Duration {
+	if c.StreamShape != ShapeConstant {
+		return 0
+	}
+	return c.StreamFrame()
+}
 
 // WriteTimeout is SOTTO_WRITE_TIMEOUT_SECONDS as a duration: the longest
 // one write and flush of a stream may block on a client that stops

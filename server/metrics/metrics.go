@@ -11,12 +11,10 @@
 package metrics
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/sottolabs/sotto/server/problem"
 )
@@ -57,6 +55,7 @@ type Metrics struct {
 	engine      *engineCollector
 	locked      *lockedCollector
 	replay      *replayCollector
+	batch       batcher
 }
 
 // New returns the metrics, registered with a fresh registry along with the
@@ -109,14 +108,6 @@ func (m *Metrics) preinitialize() {
 
 // Registry returns the registry, for registering further collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
-// Handler serves the registry in the Prometheus exposition formats.
-func (m *Metrics) Handler() http.Handler {
-	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{
-		ErrorHandling: promhttp.ContinueOnError,
-		Registry:      m.reg,
-	})
-}
 
 // ObserveRequest counts one finished request with its HTTP status and
 // problem name ("" or NoProblem for none; names outside the protocol's

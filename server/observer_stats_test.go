@@ -1,0 +1,169 @@
+//go:build cgo
+
+// These tests drive the real llama.cpp engine (cgo).
+
+package server_test
+
+import (
+	"math"
+	"math/rand/v2"
+	"sort"
+)
+
+// features is what the observer's classifier reads of one trace: for the
+// reads and for the TLS records alike, the count, the bytes, the time to
+// the first one, the duration, the gaps (mean, deviation, largest) and
+// the sizes (mean, largest). Times and amounts are taken as logarithms.
+func features(tr trace) []float64 {
+	var out []float64
+	for _, ss := range [][]sighting{tr.reads, tr.records} {
+		out = append(out, seriesFeatures(ss)...)
+	}
+	return out
+}
+
+func seriesFeatures(ss []sighting) []float64 {
+	if len(ss) == 0 {
+		return make([]float64, 9)
+	}
+	ms := func(i int) float64 { return float64(ss[i].at.Microseconds()) / 1000 }
+	var bytes, maxN, sumGap, sumGap2, maxGap float64
+	for i, s := range ss {
+		bytes += float64(s.n)
+		maxN = math.Max(maxN, float64(s.n))
+		if i > 0 {
+			g := ms(i) - ms(i-1)
+			sumGap += g
+			sumGap2 += g * g
+			maxGap = math.Max(maxGap, g)
+		}
+	}
+	n := float64(len(ss))
+	meanGap := sumGap / math.Max(n-1, 1)
+	sdGap := math.Sqrt(math.Max(sumGap2/math.Max(n-1, 1)-meanGap*meanGap, 0))
+	lg := func(v float64) float64 { return math.Log1p(math.Max(v, 0)) }
+	return []float64{lg(n), lg(bytes), lg(ms(0)), lg(ms(len(ss)-1) - ms(0)),
+		lg(meanGap), lg(sdGap), lg(maxGap), lg(bytes / n), lg(maxN)}
+}
+
+// cvAUC is the ROC AUC of a logistic regression told class 1 from class 0,
+// scored out of fold: k-fold cross-validation, repeated reps times with
+// seeded shuffles, the AUCs averaged.
+func cvAUC(x [][]float64, y []int, k, reps int, seed uint64) float64 {
+	r := rand.New(rand.NewPCG(seed, 1))
+	total := 0.0
+	for range reps {
+		idx := r.Perm(len(x))
+		score := make([]float64, len(x))
+		for f := range k {
+			var trainX [][]float64
+			var trainY []int
+			for j, i := range idx {
+				if j%k != f {
+					trainX, trainY = append(trainX, x[i]), append(trainY, y[i])
+				}
+			}
+			m := fitLogistic(trainX, trainY)
+			for j, i := range idx {
+				if j%k == f {
+					score[i] = m.predict(x[i])
+				}
+			}
+		}
+		total += auc(score, y)
+	}
+	return total / float64(reps)
+}
+
+// logistic is a logistic regression on standardized features.
+type logistic struct {
+	mean, sd, w []float64
+	b           float64
+}
+
+// fitLogistic fits by gradient descent with an L2 penalty (0.1 on
+// standardized features: the unshaped leak is large, and a weaker penalty
+// only fits the noise of shaped streams).
+func fitLogistic(x [][]float64, y []int) logistic {
+	d := len(x[0])
+	m := logistic{mean: make([]float64, d), sd: make([]float64, d), w: make([]float64, d)}
+	for j := range d {
+		for _, row := range x {
+			m.mean[j] += row[j] / float64(len(x))
+		}
+		for _, row := range x {
+			m.sd[j] += (row[j] - m.mean[j]) * (row[j] - m.mean[j]) / float64(len(x))
+		}
+		m.sd[j] = math.Sqrt(m.sd[j])
+	}
+	z := make([][]float64, len(x))
+	for i, row := range x {
+		z[i] = m.standardize(row)
+	}
+	for range 2000 {
+		gw, gb := make([]float64, d), 0.0
+		for i, row := range z {
+			e := m.raw(row) - float64(y[i])
+			for j := range d {
+				gw[j] += e * row[j] / float64(len(z))
+			}
+			gb += e / float64(len(z))
+		}
+		for j := range d {
+			m.w[j] -= 0.3 * (gw[j] + 0.1*m.w[j])
+		}
+		m.b -= 0.3 * gb
+	}
+	return m
+}
+
+func (m logistic) standardize(row []float64) []float64 {
+	z := make([]float64, len(row))
+	for j, v := range row {
+		if m.sd[j] > 1e-12 {
+			z[j] = (v - m.mean[j]) / m.sd[j]
+		}
+	}
+	return z
+}
+
+func (m logistic) raw(z []float64) float64 {
+	s := m.b
+	for j, v := range z {
+		s += m.w[j] * v
+	}
+	return 1 / (1 + math.Exp(-s))
+}
+
+func (m logistic) predict(row []float64) float64 { return m.raw(m.standardize(row)) }
+
+// auc is the probability that a class-1 sample scores above a class-0
+// one, ties counting half (Mann-Whitney).
+func auc(score []float64, y []int) float64 {
+	type p struct {
+		s float64
+		y int
+	}
+	ps := make([]p, len(score))
+	for i := range score {
+		ps[i] = p{score[i], y[i]}
+	}
+	sort.Slice(ps, func(i, j int) bool { return ps[i].s < ps[j].s })
+	var rankSum, n1 float64
+	for i := 0; i < len(ps); {
+		j := i
+		for j < len(ps) && ps[j].s == ps[i].s {
+			j++
+		}
+		rank := float64(i+j+1) / 2 // average rank, 1-based
+		for k := i; k < j; k++ {
+			if ps[k].y == 1 {
+				rankSum += rank
+				n1++
+			}
+		}
+		i = j
+	}
+	n0 := float64(len(ps)) - n1
+	return (rankSum - n1*(n1+1)/2) / (n1 * n0)
+}
