@@ -29,7 +29,7 @@ func main() {
 
 func run(csvs []string, metric, title, out string) error {
 	if len(csvs) == 0 || out == "" {
-		return errors.New("usage: chart --out FILE.svg [--metric COLUMN] TABLE.csv...")
+		return errors.New("usage: chart --out FILE.svg [--metric COLUMN] TABLE.csv")
 	}
 	s := loadchart.Series{}
 	for _, path := range csvs {
