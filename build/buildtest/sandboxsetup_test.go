@@ -3,9 +3,7 @@ package buildtest
 import (
 	"crypto/ed25519"
 	"encoding/base64"
-	"fmt"
 	"io/fs"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,13 +108,6 @@ func parsePin(t *testing.T, s string) ed25519.PublicKey {
 	return b
 }
 
-// freeLoopback returns a loopback address with a port free right now.
-func freeLoopback(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return fmt.Sprintf("127.0.0.1:%d", ln.Addr().(*net.TCPAddr).Port)
-}
+// freeLoopback returns a loopback address with a port free right now
+// (testenv.FreeAddr: below the kernel's ephemeral range).
+func freeLoopback(t *testing.T) string { return testenv.FreeAddr(t) }

@@ -16,13 +16,7 @@ import (
 // missing; in CI it fails (.ci/run installs it).
 func Redis(t testing.TB, args ...string) (*redis.Client, string) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
-	return RedisAt(t, addr, args...)
+	return RedisAt(t, FreeAddr(t), args...)
 }
 
 // RedisAt is Redis on a given loopback address (a test that starts Redis

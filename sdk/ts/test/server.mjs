@@ -26,15 +26,21 @@ export function sotto(...args) {
   return execFileSync(sottoBin, args, { encoding: "utf8" }).trim();
 }
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
+// A port below the kernel's ephemeral range (32768-60999), free a moment
+// ago: a port the kernel chose and we closed again can be taken by another
+// test file's ephemeral bind (node --test runs files in parallel) before
+// sotto binds it. (The Go tests' testenv.FreePort does the same.)
+async function freePort() {
+  for (let i = 0; i < 200; i++) {
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    const ok = await new Promise((resolve) => {
+      const s = createServer();
+      s.once("error", () => resolve(false));
+      s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
     });
-    s.on("error", reject);
-  });
+    if (ok) return port;
+  }
+  throw new Error("no free loopback port below the ephemeral range");
 }
 
 /**
