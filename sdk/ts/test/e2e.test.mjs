@@ -1,7 +1,8 @@
 // End to end against a real `sotto serve` on loopback (embedded
 // stories260K): both suites with both device kinds, the same text as the Go
 // client, the conversation cache, a cancel that frees the server's slot, a
-// tampered chunk, the clock learned from GET /api/pubkey, and the held key
+// tampered chunk, an unshaped reply (SOTTO_STREAM_SHAPE=off) and
+// requireShape, the clock learned from GET /api/pubkey, and the held key
 // configuration surviving a restart of the client.
 
 import assert from "node:assert/strict";
@@ -9,7 +10,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
+  AbortedError, Conversation, DeviceProblem, ResponseError, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
 } from "../dist/index.js";
 import { FileStore, readDeviceKeyFile } from "../dist/node.js";
 import { requireSotto, sotto, sottoBin, startServe } from "./server.mjs";
@@ -54,6 +55,16 @@ test("both suites, both device kinds: the Go client's text", async (t) => {
       assert.match(formatStats(r), /^\[24 tokens, first token \d+ ms, [0-9.]+ tokens\/s\]$/);
     }
   }
+});
+
+test("a server with SOTTO_STREAM_SHAPE=off: the reply is unshaped; requireShape refuses it", async (t) => {
+  if (!srv) return t.skip("no server");
+  // p256: the ed25519 device's chats are near the per-device rate limit.
+  const r = await client(p256).chat.create({ messages: PROMPT, max_tokens: 4, temperature: 0 });
+  assert.equal(r.shaped, false);
+  assert.equal(r.completionTokens, 4);
+  await assert.rejects(client(p256, { requireShape: true }).chat.create({ messages: PROMPT, max_tokens: 4 }),
+    (e) => e instanceof ResponseError && /not shaped/.test(e.message));
 });
 
 test("an unenrolled device is a DeviceProblem", async (t) => {
