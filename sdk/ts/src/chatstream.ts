@@ -25,6 +25,8 @@ export interface ChatResult extends Final {
   firstTokenMs?: number;
   /** Generation rate after the first token. */
   tokensPerSecond?: number;
+  /** The reply came as a shaped stream (protocol 5.5). */
+  shaped: boolean;
 }
 
 /** "[N tokens, first token T ms, R tokens/s]" as sotto chat prints it. */
@@ -38,12 +40,13 @@ export function formatStats(r: ChatResult): string {
 }
 
 /**
- * The decoder for a 200 reply. Protocol v1 has one (text/event-stream);
- * the traffic-shaped stream will be chosen here by its media type.
+ * The decoder for a 200 reply. Protocol v1 has one media type
+ * (text/event-stream) and two framings named by the first event: 5.3's,
+ * and the shaped stream of 5.5, accepted when the request asked for it.
  */
-export function decoderFor(contentType: string | null, a: Attempt): ReplyDecoder | undefined {
+export function decoderFor(contentType: string | null, a: Attempt, acceptShaped: boolean): ReplyDecoder | undefined {
   const mt = (contentType ?? "").split(";")[0].trim().toLowerCase();
-  if (mt === "text/event-stream") return new StreamOpener(a.sealed.enc, a.sealed.secret);
+  if (mt === "text/event-stream") return new StreamOpener(a.sealed.enc, a.sealed.secret, acceptShaped);
   return undefined;
 }
 
@@ -70,7 +73,7 @@ export class ChatStream implements AsyncIterable<string> {
   private readonly unlink: () => void;
 
   constructor(private readonly client: SottoClient, req: ChatRequest, opts: StreamOptions) {
-    this.inner = marshalRequest(req);
+    this.inner = marshalRequest(req, client.shape);
     this.started = performance.now();
     const s = opts.signal;
     if (s?.aborted) this.controller.abort();
@@ -163,7 +166,7 @@ export class ChatStream implements AsyncIterable<string> {
   }
 
   private async *read(a: Attempt, signal: AbortSignal): AsyncGenerator<string> {
-    const dec = decoderFor(a.resp.headers.get("Content-Type"), a);
+    const dec = decoderFor(a.resp.headers.get("Content-Type"), a, this.client.shape);
     const body = a.resp.body;
     if (!dec || !body) {
       await body?.cancel().catch(() => {});
@@ -186,7 +189,7 @@ export class ChatStream implements AsyncIterable<string> {
         dec.feed(chunk.value);
         for (let c = dec.next(); c; c = dec.next()) {
           if (c.final) {
-            this.finish(c.final);
+            this.finish(c.final, dec.shaped);
             continue;
           }
           this.firstAt ??= performance.now();
@@ -195,7 +198,10 @@ export class ChatStream implements AsyncIterable<string> {
           if (signal.aborted) throw new AbortedError();
         }
       }
+      // A shaped stream is read to its last padding frame: closing at the
+      // final frame would show an observer when the reply ended (5.5).
       dec.end();
+      if (this.client.requireShape && !dec.shaped) throw new ResponseError("sotto: reply stream is not shaped");
     } catch (e) {
       this.result = undefined;
       throw e;
@@ -207,9 +213,9 @@ export class ChatStream implements AsyncIterable<string> {
     }
   }
 
-  private finish(f: Final): void {
+  private finish(f: Final, shaped: boolean): void {
     const end = performance.now();
-    const r: ChatResult = { ...f, text: this.text };
+    const r: ChatResult = { ...f, text: this.text, shaped };
     if (this.firstAt !== undefined) {
       r.firstTokenMs = this.firstAt - this.started;
       const gen = (end - this.firstAt) / 1000;

@@ -41,6 +41,15 @@ export interface ClientOptions {
   maxResponseBytes?: number;
   /** Hardest proof of work solved (default 24 bits). */
   maxPoWBits?: number;
+  /**
+   * Stops the client from asking for a shaped stream (protocol 5.5; it asks
+   * by default). Set it only for a server older than that section, which
+   * refuses the member (#request, code member): an unshaped stream shows an
+   * observer the reply's length and timing.
+   */
+  unshaped?: boolean;
+  /** Refuses a reply that is not shaped (a server with SOTTO_STREAM_SHAPE=off) with ResponseError, after reading it. */
+  requireShape?: boolean;
 }
 
 /** A response with status 200 and what opens its stream. */
@@ -56,6 +65,10 @@ export class SottoClient {
   readonly maxRetries: number;
   readonly maxResponseBytes: number;
   readonly maxPoWBits: number;
+  /** Asks for a shaped stream ("shape":"constant", 5.5). */
+  readonly shape: boolean;
+  /** Refuses an unshaped reply. */
+  readonly requireShape: boolean;
   readonly now: () => number;
   private readonly pin: Uint8Array;
   private readonly store: KeyConfigStore;
@@ -92,6 +105,8 @@ export class SottoClient {
     this.maxRetries = Math.max(o.maxRetries ?? 0, 0);
     this.maxResponseBytes = o.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
     this.maxPoWBits = o.maxPoWBits ?? DEFAULT_MAX_POW_BITS;
+    this.shape = !o.unshaped;
+    this.requireShape = !!o.requireShape && this.shape;
   }
 
   /** The held key configuration's issued_at (Unix seconds), undefined when none is held. */

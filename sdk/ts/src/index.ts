@@ -21,6 +21,7 @@ export {
 export { seal, pad, paddedLength, header, type Sealed } from "./envelope.js";
 export { StreamOpener, openStream, responseKeys, chunkNonce, type Chunk, type ReplyDecoder } from "./stream.js";
 export type { Final } from "./chunk.js";
+export { shapeFrames, FRAME_PLAINTEXT_SIZE, FRAME_CIPHERTEXT_SIZE, MIN_SHAPE_FRAMES } from "./shape.js";
 export { parseKeyConfig, acceptKeyConfig, verifyKeyConfig, tbs, pickKey, parsePin, signingKeyId, type KeyConfig, type Key } from "./keyconfig.js";
 export { solvePoW, challengeBits } from "./pow.js";
 export { SUITE_X25519, SUITE_XWING, xwingKeyValid, type Suite } from "./suite.js";

@@ -5,6 +5,7 @@ import { utf8, wellFormed } from "./bytes.js";
 import type { Conversation } from "./conversation.js";
 import { MAX_REQUEST_PADDED } from "./envelope.js";
 import { InvalidRequestError } from "./errors.js";
+import { SHAPE_CONSTANT } from "./shape.js";
 
 export type Role = "system" | "user" | "assistant";
 
@@ -54,8 +55,11 @@ function seed(v: number | bigint | undefined): string | undefined {
   return v.toString();
 }
 
-/** The inner request JSON as UTF-8 bytes. Errors name fields, never content. */
-export function marshalRequest(r: ChatRequest): Uint8Array {
+/**
+ * The inner request JSON as UTF-8 bytes; with shape, it asks for a shaped
+ * stream ("shape":"constant", 5.5). Errors name fields, never content.
+ */
+export function marshalRequest(r: ChatRequest, shape = false): Uint8Array {
   checkMessages(r.messages);
   if (r.stop !== undefined && (!Array.isArray(r.stop) || r.stop.some((s) => typeof s !== "string" || !wellFormed(s)))) {
     bad("stop is not a list of well-formed strings");
@@ -71,6 +75,7 @@ export function marshalRequest(r: ChatRequest): Uint8Array {
   if (r.stop?.length) add("stop", JSON.stringify(r.stop));
   const cache = r.conversation?.wire();
   if (cache) add("cache", JSON.stringify(cache));
+  if (shape) add("shape", JSON.stringify(SHAPE_CONSTANT));
   const inner = utf8(`{${parts.join(",")}}`);
   if (inner.length > MAX_REQUEST_PADDED) bad(`request over ${MAX_REQUEST_PADDED} bytes`);
   return inner;

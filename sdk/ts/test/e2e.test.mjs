@@ -1,7 +1,8 @@
 // End to end against a real `sotto serve` on loopback (embedded
 // stories260K): both suites with both device kinds, the same text as the Go
 // client, the conversation cache, a cancel that frees the server's slot, a
-// tampered chunk, the clock learned from GET /api/pubkey, and the held key
+// tampered chunk, an unshaped reply (SOTTO_STREAM_SHAPE=off) and
+// requireShape, the clock learned from GET /api/pubkey, and the held key
 // configuration surviving a restart of the client.
 
 import assert from "node:assert/strict";
@@ -9,10 +10,10 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import {
-  AbortedError, Conversation, DeviceProblem, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
+  AbortedError, Conversation, DeviceProblem, ResponseError, SottoClient, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, formatStats,
 } from "../dist/index.js";
 import { FileStore, readDeviceKeyFile } from "../dist/node.js";
-import { requireSotto, sotto, sottoBin, startServe } from "./server.mjs";
+import { breakFreesSlot, requireSotto, sotto, sottoBin, startServe } from "./server.mjs";
 
 const PROMPT = [{ role: "user", content: "Once upon a time" }];
 let srv, ed, p256;
@@ -56,6 +57,16 @@ test("both suites, both device kinds: the Go client's text", async (t) => {
   }
 });
 
+test("a server with SOTTO_STREAM_SHAPE=off: the reply is unshaped; requireShape refuses it", async (t) => {
+  if (!srv) return t.skip("no server");
+  // p256: the ed25519 device's chats are near the per-device rate limit.
+  const r = await client(p256).chat.create({ messages: PROMPT, max_tokens: 4, temperature: 0 });
+  assert.equal(r.shaped, false);
+  assert.equal(r.completionTokens, 4);
+  await assert.rejects(client(p256, { requireShape: true }).chat.create({ messages: PROMPT, max_tokens: 4 }),
+    (e) => e instanceof ResponseError && /not shaped/.test(e.message));
+});
+
 test("an unenrolled device is a DeviceProblem", async (t) => {
   if (!srv) return t.skip("no server");
   const stranger = await WebCryptoDevice.generate("ed25519");
@@ -78,17 +89,7 @@ test("conversation cache: the second turn reuses the first's prompt", async (t) 
 
 test("breaking out of the stream frees the server's slot", async (t) => {
   if (!srv) return t.skip("no server");
-  const before = (await srv.metrics()).sotto_generated_tokens_total ?? 0;
-  const stream = client(ed).chat.stream({ messages: PROMPT, max_tokens: 1900, temperature: 0 });
-  for await (const delta of stream) {
-    assert.ok(delta.length > 0);
-    break;
-  }
-  await srv.slotFreed();
-  const generated = (await srv.metrics()).sotto_generated_tokens_total - before;
-  t.diagnostic(`the server generated ${generated} of 1900 tokens before the stop reached it`);
-  assert.ok(generated < 950, `the server generated ${generated} tokens: the stop did not reach it`);
-  assert.equal(stream.result, undefined);
+  await breakFreesSlot(t, srv, client(ed), PROMPT);
 });
 
 test("abort() mid-stream throws AbortedError and frees the slot", async (t) => {

@@ -126,3 +126,21 @@ export async function waitFor(what, cond) {
   assert.fail(`timed out waiting for ${what}`);
 }
 
+
+/**
+ * Breaks out of a 1900-token greedy reply after its first text and checks
+ * that the server frees the slot long before it would have finished.
+ */
+export async function breakFreesSlot(t, srv, client, messages) {
+  const before = (await srv.metrics()).sotto_generated_tokens_total ?? 0;
+  const stream = client.chat.stream({ messages, max_tokens: 1900, temperature: 0 });
+  for await (const delta of stream) {
+    assert.ok(delta.length > 0);
+    break;
+  }
+  await srv.slotFreed();
+  const generated = (await srv.metrics()).sotto_generated_tokens_total - before;
+  t.diagnostic(`the server generated ${generated} of 1900 tokens before the stop reached it`);
+  assert.ok(generated < 950, `the server generated ${generated} tokens: the stop did not reach it`);
+  assert.equal(stream.result, undefined);
+}

@@ -52,6 +52,10 @@ test("requests the protocol cannot carry are refused before sending, naming fiel
   const withCache = JSON.parse(new TextDecoder().decode(marshalRequest({ messages: msg, conversation: conv })));
   assert.equal(withCache.cache.ttl, 30);
   assert.equal(b64uDecode(withCache.cache.secret).length, 16);
+  // "shape" last, after "cache", as the Go client writes it (protocol 5.5).
+  const shaped = new TextDecoder().decode(marshalRequest({ messages: msg, max_tokens: 5, conversation: conv }, true));
+  assert.deepEqual(Object.keys(JSON.parse(shaped)), ["messages", "max_tokens", "cache", "shape"]);
+  assert.ok(shaped.endsWith(',"shape":"constant"}'));
   conv.forget();
   assert.equal(JSON.parse(new TextDecoder().decode(marshalRequest({ messages: msg, conversation: conv }))).cache, undefined);
   for (const [i, bad] of [

@@ -9,10 +9,11 @@ import { DhkemX25519HkdfSha256, HkdfSha256 } from "@hpke/dhkem-x25519";
 import { XWing } from "@hpke/hybridkem-x-wing";
 import { sha256 } from "@noble/hashes/sha2.js";
 import {
-  SUITE_X25519, SUITE_XWING, StreamOpener, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, acceptKeyConfig,
+  FRAME_CIPHERTEXT_SIZE, FRAME_PLAINTEXT_SIZE, SUITE_X25519, SUITE_XWING, StreamOpener, StreamCorruptError, StreamTruncatedError, WebCryptoDevice, acceptKeyConfig,
   b64uDecode, b64uEncode, chunkNonce, deviceMessage, openStream, paddedLength, parseKeyConfig, responseKeys, seal,
-  signingKeyId, solvePoW, tbs,
+  shapeFrames, signingKeyId, solvePoW, tbs,
 } from "../dist/index.js";
+import { marshalRequest } from "../dist/request.js";
 import { fromHex, toHex } from "../dist/bytes.js";
 import { compress } from "../dist/device.js";
 import { chacha20poly1305 } from "@noble/ciphers/chacha.js";
@@ -47,8 +48,8 @@ function finalOf(json) {
 }
 
 /** Feeds sse one byte at a time and returns the text and final, or throws. */
-export function openBytewise(enc, secret, sse) {
-  const o = new StreamOpener(enc, secret);
+export function openBytewise(enc, secret, sse, acceptShaped = false) {
+  const o = new StreamOpener(enc, secret, acceptShaped);
   let text = "";
   let final;
   for (const b of sse) {
@@ -59,8 +60,8 @@ export function openBytewise(enc, secret, sse) {
   return { text, final };
 }
 
-function expectOutcome(enc, secret, sse, outcome, what) {
-  for (const open of [(x) => openStream(enc, secret, x), (x) => openBytewise(enc, secret, x)]) {
+function expectOutcome(enc, secret, sse, outcome, what, acceptShaped = false) {
+  for (const open of [(x) => openStream(enc, secret, x, acceptShaped), (x) => openBytewise(enc, secret, x, acceptShaped)]) {
     if (outcome === "ok") {
       open(sse);
       continue;
@@ -120,6 +121,63 @@ function checkResponse(c) {
       assert.deepEqual(got.final, finalOf(e.final_json), `${e.name}: final`);
     }
   }
+  if (r.shaped_stream ?? c.shaped_stream) checkShaped(c, enc, secret, r.shaped_stream ?? c.shaped_stream);
+}
+
+/**
+ * A shaped stream (5.5): the bucket table, every frame rebuilt byte for
+ * byte and opened one at a time to what its kind says (padding: nothing),
+ * the whole stream (LF, CRLF, CR; whole and bytewise), and every refused
+ * variant as corrupt or truncated.
+ */
+function checkShaped(c, enc, secret, s) {
+  assert.equal(s.frame_plaintext_size, FRAME_PLAINTEXT_SIZE, "frame plaintext size");
+  assert.equal(s.frame_ciphertext_size, FRAME_CIPHERTEXT_SIZE, "frame ciphertext size");
+  for (const [f, n] of s.buckets) assert.equal(shapeFrames(f), n, `bucket of final frame ${f}`);
+  const { key, nonce } = responseKeys(enc, fromHex(s.response_nonce), secret);
+  assert.equal(toHex(key), s.key, `${c.name}: shaped key`);
+  assert.equal(toHex(nonce), s.nonce, `${c.name}: shaped nonce`);
+  const o = new StreamOpener(enc, secret, true);
+  o.feed(te.encode(`event: nonce-shaped\ndata: ${b64uEncode(fromHex(s.response_nonce))}\n\n`));
+  assert.equal(o.next(), undefined, "nonce event yields nothing");
+  assert.ok(o.shaped, "nonce-shaped announces a shaped stream");
+  for (const f of s.frames) {
+    assert.equal(toHex(chunkNonce(nonce, f.i)), f.nonce_i, `shaped nonce_${f.i}`);
+    const pt = fromHex(f.plaintext_padded);
+    assert.equal(pt.length, FRAME_PLAINTEXT_SIZE, `frame ${f.i}: plaintext size`);
+    assert.equal(new TextDecoder().decode(pt).replace(/\0+$/, ""), f.plaintext_json, `frame ${f.i}: plaintext`);
+    const ct = chacha20poly1305(key, fromHex(f.nonce_i), fromHex(s.aad)).encrypt(pt);
+    assert.equal(toHex(ct), f.ct, `frame ${f.i}: ct`);
+    assert.equal(`data: ${b64uEncode(ct)}\n\n`, f.sse_event, `frame ${f.i}: sse event`);
+    o.feed(te.encode(f.sse_event));
+    const got = o.next();
+    const want = { padding: undefined, delta: { delta: JSON.parse(f.plaintext_json || "{}").delta }, final: { final: f.kind === "final" ? finalOf(f.plaintext_json) : undefined } }[f.kind];
+    assert.deepEqual(got, want, `frame ${f.i} (${f.kind})`);
+    assert.equal(o.next(), undefined, `frame ${f.i}: one chunk at most`);
+  }
+  o.end();
+  const head = `event: nonce-shaped\ndata: ${b64uEncode(fromHex(s.response_nonce))}\n\n`;
+  assert.equal(s.sse, head + s.frames.map((f) => f.sse_event).join(""), "shaped sse is its frames");
+  for (const sse of [s.sse, s.sse.replaceAll("\n", "\r\n"), s.sse.replaceAll("\n", "\r")]) {
+    for (const got of [openStream(enc, secret, te.encode(sse), true), openBytewise(enc, secret, te.encode(sse), true)]) {
+      assert.equal(got.text, s.reply_text, `${c.name}: shaped reply text`);
+      assert.deepEqual(got.final, finalOf(s.final_json), `${c.name}: shaped final`);
+    }
+  }
+  expectOutcome(enc, secret, te.encode(s.sse), "corrupt", "shaped stream without asking");
+  for (const n of s.negative_streams) expectOutcome(enc, secret, te.encode(n.sse), n.error, `shaped/${n.name}`, true);
+}
+
+/** The inner requests the SDK writes: the vectors' valid ones with a shape member, byte for byte. */
+function checkInnerRequests(list) {
+  let shaped = 0;
+  for (const r of list) {
+    if (!r.shape || r.error) continue;
+    const j = JSON.parse(r.json);
+    assert.equal(new TextDecoder().decode(marshalRequest({ messages: j.messages }, true)), r.json, "inner request with shape");
+    shaped++;
+  }
+  assert.ok(shaped > 0, "no inner request vector with a shape member");
 }
 
 /** testdata/protocol-vectors.json. */
@@ -130,6 +188,7 @@ export async function checkProjectVectors(v) {
     const secret = b64uDecode(JSON.parse(r.json).cache.secret);
     assert.equal(secret && toHex(secret), r.cache_secret, "cache secret");
   }
+  checkInnerRequests(v.inner_requests);
   for (const c of v.cases) {
     await checkRequest(c, c.ephemeral_input);
     checkResponse(c);

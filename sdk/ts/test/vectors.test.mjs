@@ -52,6 +52,8 @@ test("corrupted project vectors fail", async (t) => {
     ["cases", 0, "body"], ["cases", 1, "enc"], ["cases", 0, "response", "sse"], ["cases", 1, "response", "key"],
     ["cases", 0, "response", "chunks", 1, "ct"], ["cases", 2, "response", "secret"], ["pow", "sotto_pow_header"],
     ["cases", 0, "stream_edge_cases", 0, "sse"],
+    ["cases", 0, "shaped_stream", "sse"], ["cases", 0, "shaped_stream", "key"], ["cases", 0, "shaped_stream", "frames", 3, "ct"],
+    ["cases", 0, "shaped_stream", "frames", 6, "plaintext_padded"], ["cases", 0, "shaped_stream", "negative_streams", 1, "sse"],
   ]) {
     await assert.rejects(checkProjectVectors(corrupt(v, path)), `corrupting ${path.join(".")} went unnoticed`);
   }
