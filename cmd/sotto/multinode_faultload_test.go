@@ -138,7 +138,7 @@ func (f *faultRun) script() {
 	before := strings.Count(w3.logs.String(), "msg=reloaded")
 	c.ca.Issue(t, c.dir, w3.name)
 	_ = w3.cmd.Process.Signal(syscall.SIGHUP)
-	f.mark("worker3 certificate rotated", true)
+	f.mark("worker3 cert rotated", true)
 	for i := 0; strings.Count(w3.logs.String(), "msg=reloaded") == before; i++ {
 		if i == 500 {
 			t.Fatalf("worker3 did not reload\n%s", w3.logs.Bytes())
