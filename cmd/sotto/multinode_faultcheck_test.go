@@ -27,6 +27,7 @@ type rotation struct {
 	next     atomic.Uint64
 	stop     atomic.Bool
 	inFlight atomic.Int64
+	waiting  atomic.Int64 // requests in flight without their first text yet
 }
 
 func (r *rotation) add(t *testing.T, c *cluster, p *proc, keys []ed25519.PrivateKey) {
@@ -56,7 +57,18 @@ func (r *rotation) Send(ctx context.Context, req *load.Request, onDelta func([]b
 		ri = (ri + 1) % len(r.clients)
 	}
 	cls := r.clients[ri]
-	o := load.Sotto{Client: cls[int(n/2)%len(cls)]}.Send(ctx, req, onDelta)
+	r.waiting.Add(1)
+	first := true
+	o := load.Sotto{Client: cls[int(n/2)%len(cls)]}.Send(ctx, req, func(text []byte) {
+		if first {
+			first = false
+			r.waiting.Add(-1)
+		}
+		onDelta(text)
+	})
+	if first {
+		r.waiting.Add(-1)
+	}
 	if o.Refused {
 		time.Sleep(100 * time.Millisecond) // a client backs off after a refusal
 	}
@@ -97,6 +109,7 @@ func (f *faultRun) check(all []load.Sample) []load.Sample {
 	}
 	t.Logf("outcomes %v; events %v", outcomes, f.events)
 	f.checkRIDs(outcomes["ok"])
+	f.checkHung(samples)
 	base := -1
 	for _, e := range f.events {
 		if !e.end {
@@ -188,4 +201,26 @@ func writeTimeline(path string, t0 time.Time, samples []load.Sample, events []fa
 		return fmt.Errorf("timeline: %w", err)
 	}
 	return f.Close()
+}
+
+// checkHung: the stopped worker held at least one stream past its first
+// text (it reached the client before the SIGSTOP) for more than 2 of the
+// 3 seconds it was stopped.
+func (f *faultRun) checkHung(samples []load.Sample) {
+	var stop time.Time
+	for _, e := range f.events {
+		if e.name == "worker2 SIGSTOP" {
+			stop = f.t0.Add(e.at)
+		}
+	}
+	hung := 0
+	for _, s := range samples {
+		if s.TTFT > 0 && s.Start.Add(s.TTFT).Before(stop) && s.Start.Add(s.E2E).After(stop.Add(2*time.Second)) {
+			hung++
+		}
+	}
+	f.t.Logf("%d streams hung after their first text on the stopped worker", hung)
+	if hung == 0 {
+		f.t.Error("the SIGSTOP met no stream past its first text")
+	}
 }

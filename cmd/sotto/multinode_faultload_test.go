@@ -109,17 +109,16 @@ func (f *faultRun) script() {
 	f.mark("load starts", true)
 	f.settle()
 	w1, w2, w3 := c.workers[0], c.workers[1], c.workers[2]
-	f.waitBusy(1)
+	f.waitBusy(1, false)
 	w1.kill(t)
 	f.mark("worker1 SIGKILL", true)
 	f.settle()
 	f.restartWorker(w1)
 	f.mark("worker1 back", false)
 
-	f.waitBusy(2)
-	time.Sleep(100 * time.Millisecond) // its stream has begun to send
+	f.waitBusy(2, true)
+	f.mark("worker2 SIGSTOP", false) // before: a first text seen before it came before the stop
 	_ = w2.cmd.Process.Signal(syscall.SIGSTOP)
-	f.mark("worker2 SIGSTOP", false)
 	time.Sleep(3 * time.Second)
 	_ = w2.cmd.Process.Signal(syscall.SIGCONT)
 	f.mark("worker2 SIGCONT", true)
@@ -155,12 +154,14 @@ func (f *faultRun) mark(name string, end bool) {
 func (f *faultRun) settle() { time.Sleep(recoverAfter + recoveryWindow) }
 
 // waitBusy waits (boundedly) until a router has a request in flight on
-// worker i (1-based), so that the fault meets a stream.
-func (f *faultRun) waitBusy(i int) {
+// worker i (1-based), so that the fault meets a stream; with text, until
+// also every request in flight has had its first text, so that the one
+// on worker i is past it.
+func (f *faultRun) waitBusy(i int, text bool) {
 	series := fmt.Sprintf(`sotto_upstream_in_flight{upstream="w%d"}`, i)
-	for range 250 {
+	for range 500 {
 		for _, r := range f.routers {
-			if metric(f.t, r, series) >= 1 {
+			if metric(f.t, r, series) >= 1 && (!text || f.rot.waiting.Load() == 0) {
 				return
 			}
 		}
