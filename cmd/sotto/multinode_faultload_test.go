@@ -54,7 +54,8 @@ type faultEvent struct {
 // TestFaultsUnderLoad: steady closed-loop load (client/load, four
 // clients over six devices) through two routers sharing a real Redis to
 // three workers, while a script kills a worker (SIGKILL), stops one
-// mid-stream (SIGSTOP, then SIGCONT), stops and restarts Redis, restarts
+// mid-stream (SIGSTOP; the routers cut its silent streams after their
+// 2-s idle timeout; SIGCONT after 3 s), stops and restarts Redis, restarts
 // a router (out of the clients' rotation first, as a load balancer
 // following readiness would) and rotates a worker's certificate. Every
 // request ends in a verified reply, a truncation the client reports
@@ -96,7 +97,9 @@ func newFaultRun(t *testing.T) *faultRun {
 	f := &faultRun{t: t, c: c, rdb: rdb, rdbAddr: addr, rot: &rotation{}}
 	for range 2 {
 		r := c.startRouter(t, "REDIS_URL=redis://"+addr+"/0", "SOTTO_SHARED_SECRET_FILE="+secret,
-			"MAX_STREAMS_PER_DEVICE=8", "IP_RATE_LIMIT_PER_MINUTE=100000", "IP_RATE_LIMIT_BURST=10000")
+			"MAX_STREAMS_PER_DEVICE=8", "IP_RATE_LIMIT_PER_MINUTE=100000", "IP_RATE_LIMIT_BURST=10000",
+			// Shorter than the 3-s stop: the routers cut what the stopped worker holds.
+			"SOTTO_UPSTREAM_FIRST_BYTE_SECONDS=2", "SOTTO_UPSTREAM_IDLE_SECONDS=2")
 		f.routers = append(f.routers, r)
 		f.rot.add(t, c, r, keys)
 	}
