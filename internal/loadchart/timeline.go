@@ -71,7 +71,9 @@ func WriteTimelineSVG(w io.Writer, tl *Timeline, title string, bin float64) erro
 	p.Title.Text = title
 	p.X.Label.Text = "time since the load started (s)"
 	p.Y.Label.Text = "requests ended per second"
-	p.Legend.Top = true
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(20)
+	p.Legend.TextStyle.Font.Size = vg.Points(8)
 	last := 0.0
 	for _, r := range tl.Requests {
 		last = max(last, r.End)
@@ -103,7 +105,7 @@ func WriteTimelineSVG(w io.Writer, tl *Timeline, title string, bin float64) erro
 	if err := addFaults(p, tl.Faults, top); err != nil {
 		return err
 	}
-	p.Y.Max = top * 1.6 // room above the lines for the faults' names and the legend
+	p.Y.Max = top * 1.9 // room above the lines for the faults' names and the legend
 	wt, err := p.WriterTo(9*vg.Inch, 4.5*vg.Inch, "svg")
 	if err != nil {
 		return fmt.Errorf("loadchart: %w", err)
