@@ -41,6 +41,26 @@ func okPerWorker(t *testing.T, r *proc, total int) []int {
 // one short chat from each through r.
 func spreadDevices(t *testing.T, c *cluster, r *proc, n int) {
 	t.Helper()
+	keys := enrolDevices(t, c, append([]*proc{r}, c.workers...), n)
+	pin, err := parsePin(c.pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, priv := range keys {
+		cl, err := client.New(client.Config{BaseURL: r.url, SigningKey: pin, DeviceKey: priv, HTTPClient: &http.Client{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := wantReply(cl, "The cat", 4); err != nil {
+			t.Fatalf("device %d: %v", i, err)
+		}
+	}
+}
+
+// enrolDevices allows n new devices (the allow-list, then SIGHUP to each
+// of procs, waiting for each to log its reload) and returns their keys.
+func enrolDevices(t *testing.T, c *cluster, procs []*proc, n int) []ed25519.PrivateKey {
+	t.Helper()
 	keys := make([]ed25519.PrivateKey, n)
 	for i := range keys {
 		_, priv, err := ed25519.GenerateKey(rand.Reader)
@@ -56,7 +76,7 @@ func spreadDevices(t *testing.T, c *cluster, r *proc, n int) {
 		}
 		keys[i] = priv
 	}
-	for _, p := range append([]*proc{r}, c.workers...) {
+	for _, p := range procs {
 		before := strings.Count(p.logs.String(), "msg=reloaded")
 		if err := p.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
@@ -68,17 +88,5 @@ func spreadDevices(t *testing.T, c *cluster, r *proc, n int) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	pin, err := parsePin(c.pin)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, priv := range keys {
-		cl, err := client.New(client.Config{BaseURL: r.url, SigningKey: pin, DeviceKey: priv, HTTPClient: &http.Client{}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := wantReply(cl, "The cat", 4); err != nil {
-			t.Fatalf("device %d: %v", i, err)
-		}
-	}
+	return keys
 }

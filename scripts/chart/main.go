@@ -5,6 +5,12 @@
 // library and its fonts:
 //
 //	go run ./scripts/chart --metric ttft_ms_p95 --title "..." --out chart.svg compare.csv [more.csv...]
+//
+// With --timeline it draws a fault run's timeline (TestFaultsUnderLoad's
+// SOTTO_FAULT_TIMELINE table): requests ended per second by outcome, and
+// the faults:
+//
+//	go run ./scripts/chart --timeline --title "..." --out faults.svg timeline.csv
 package main
 
 import (
@@ -20,8 +26,13 @@ func main() {
 	metric := flag.String("metric", "tokens_per_s", "the column to draw (tokens_per_s, ttft_ms_p95, goodput_per_s, ...)")
 	title := flag.String("title", "", "the chart's title (default: the metric); name the machine and the command")
 	out := flag.String("out", "", "the SVG file to write")
+	timeline := flag.Bool("timeline", false, "draw a fault timeline (TestFaultsUnderLoad's SOTTO_FAULT_TIMELINE)")
 	flag.Parse()
-	if err := run(flag.Args(), *metric, *title, *out); err != nil {
+	draw := run
+	if *timeline {
+		draw = runTimeline
+	}
+	if err := draw(flag.Args(), *metric, *title, *out); err != nil {
 		fmt.Fprintln(os.Stderr, "chart:", err)
 		os.Exit(1)
 	}
@@ -51,6 +62,30 @@ func run(csvs []string, metric, title, out string) error {
 		return err
 	}
 	if err := loadchart.WriteSVG(f, s, title, metric); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func runTimeline(csvs []string, _, title, out string) error {
+	if len(csvs) != 1 || out == "" {
+		return errors.New("usage: chart --timeline --out FILE.svg TIMELINE.csv")
+	}
+	in, err := os.Open(csvs[0])
+	if err != nil {
+		return err
+	}
+	tl, err := loadchart.ReadTimeline(csvs[0], in)
+	in.Close()
+	if err != nil {
+		return err
+	}
+	f, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	if err := loadchart.WriteTimelineSVG(f, tl, title, 0.5); err != nil {
 		f.Close()
 		return err
 	}
