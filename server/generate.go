@@ -73,7 +73,6 @@ func (s *Server) stream(w http.ResponseWriter, st *chatState) {
 func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter) generation {
 	ctx, cancel := context.WithCancel(st.r.Context())
 	defer cancel()
-	req := st.engineReq
 	done := make(chan generation, 1)
 	var last time.Time
 	sink := func(piece []byte) error {
@@ -84,10 +83,7 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 		last = now
 		return pending.add(piece, now)
 	}
-	go func() {
-		res, err := s.attached().Generate(ctx, req, sink)
-		done <- generation{res, err}
-	}()
+	go func() { done <- s.runEngine(ctx, st, sink) }()
 	tick := time.NewTicker(keepAliveEvery)
 	defer tick.Stop()
 	// With a coalescing window (protocol section 7) text leaves at a fixed
@@ -121,6 +117,20 @@ func (s *Server) generate(st *chatState, pending *pendingText, sw *streamWriter)
 			cancel()
 		}
 	}
+}
+
+// runEngine runs the request on the engine and, as soon as the engine has
+// given its slot back, returns the request's place among the slots and the
+// queue (checkAdmission). The client may read the final chunk and send its
+// next request before this handler has finished (a shaped stream runs on
+// to the end of its bucket); that request must find the place free, not a
+// 503 for a reply already complete.
+func (s *Server) runEngine(ctx context.Context, st *chatState, sink func([]byte) error) generation {
+	res, err := s.attached().Generate(ctx, st.engineReq, sink)
+	if st.unadmit != nil {
+		st.unadmit()
+	}
+	return generation{res, err}
 }
 
 // engineRequest maps the decrypted request onto the engine's. Message

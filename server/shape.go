@@ -46,10 +46,7 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 	defer cancel()
 	done := make(chan generation, 1)
 	go func() {
-		res, err := s.attached().Generate(ctx, st.engineReq, func(piece []byte) error {
-			return pending.add(piece, s.now())
-		})
-		done <- generation{res, err}
+		done <- s.runEngine(ctx, st, func(piece []byte) error { return pending.add(piece, s.now()) })
 	}()
 	// The engine starts at once; the response waits for its slot.
 	start := st.arrivedMono.Add(s.opts.ShapeFrame)
