@@ -10,6 +10,9 @@
 # says how); without it, only the two Sotto paths run. Run it on an otherwise idle machine.
 # Settings: THREADS (2), SLOTS (8), CONTEXT per slot (512), RATES ("0.5 1 2 4 8"), STEP seconds per
 # rate (60), PROMPT words (16 or A-B), TOKENS max tokens (64 or A-B), D work directory.
+# llama-server is given Sotto's fallback template for models without one (the messages' contents
+# joined by newlines), so both prefill the same tokens (LLAMA_TEMPLATE= empty: llama-server's own choice,
+# ChatML for a model without one; LLAMA_TEMPLATE=JINJA: that template).
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 S=${SOTTO:-$(pwd)/bin/sotto}; D=${D:-/tmp/compare}; MODEL=$(realpath "${MODEL:?}")
@@ -36,7 +39,10 @@ sweep() { # name, then the target flags of sotto bench load
 head -n 1 <($S bench load --openai http://127.0.0.1:1 --concurrency 1 --requests 1 --no-progress --json /dev/null --csv /dev/stdout 2>/dev/null) \
   | sed 's/^step,/target,/' > compare.csv
 if [ -n "${LLAMA_SERVER:-}" ]; then
-  start "$LLAMA_SERVER" -m $MODEL -t $THREADS -np $SLOTS -c $((SLOTS*CONTEXT)) --host 127.0.0.1 --port 9510 --log-disable
+  plain='{% for m in messages %}{% if not loop.first %}{{ "\n" }}{% endif %}{{ m.content }}{% endfor %}'
+  tmpl=(); [ -n "${LLAMA_TEMPLATE-plain}" ] && tmpl=(--jinja --chat-template "${LLAMA_TEMPLATE:-$plain}")
+  start "$LLAMA_SERVER" -m $MODEL -t $THREADS -np $SLOTS -c $((SLOTS*CONTEXT)) --host 127.0.0.1 --port 9510 --log-disable \
+    "${tmpl[@]}"
   wait_ready http://127.0.0.1:9510/health
   sweep llama-server --openai http://127.0.0.1:9510
   stop

@@ -110,6 +110,7 @@ func (f *faultRun) check(all []load.Sample) []load.Sample {
 	t.Logf("outcomes %v; events %v", outcomes, f.events)
 	f.checkRIDs(outcomes["ok"])
 	f.checkHung(samples)
+	f.checkSlow(samples)
 	base := -1
 	for _, e := range f.events {
 		if !e.end {
@@ -127,6 +128,36 @@ func (f *faultRun) check(all []load.Sample) []load.Sample {
 		}
 	}
 	return samples
+}
+
+// checkSlow: a worker that answers slowly is not cut. No request that
+// ended while worker3 was slow, or within recoverAfter of its return to
+// full speed, was truncated, timed out or lost (a refusal for load, such
+// as #overloaded, is allowed); and some were verified.
+func (f *faultRun) checkSlow(samples []load.Sample) {
+	for i, e := range f.events {
+		if e.name != "worker3 slow" || i+1 == len(f.events) {
+			continue
+		}
+		from, to := f.t0.Add(e.at), f.t0.Add(f.events[i+1].at+recoverAfter)
+		ok := 0
+		for _, s := range samples {
+			if end := s.Start.Add(s.E2E); end.Before(from) || end.After(to) {
+				continue
+			}
+			switch {
+			case s.Failure == "":
+				ok++
+			case !s.Refused || strings.HasPrefix(s.Failure, "worker-"):
+				f.t.Errorf("request at %v, while worker3 was slow, ended %q: a slow worker must not be cut",
+					s.Start.Sub(f.t0).Round(time.Millisecond), s.Failure)
+			}
+		}
+		f.t.Logf("while worker3 was slow: %d verified replies", ok)
+		if ok == 0 {
+			f.t.Errorf("no verified reply while worker3 was slow")
+		}
+	}
 }
 
 func successesIn(samples []load.Sample, from, to time.Time) int {

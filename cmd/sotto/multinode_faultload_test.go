@@ -30,6 +30,14 @@ const (
 	recoveryWindow = 3 * time.Second
 )
 
+// A slow worker: for slowFor, worker3 runs one slice of every slowDuty
+// (SIGSTOP/SIGCONT), a quarter of its speed, with pauses (150 ms) well
+// under the routers' 2-s idle timeout: it answers, slowly, and is not cut.
+const (
+	slowFor  = 6 * time.Second
+	slowDuty = 200 * time.Millisecond
+)
+
 // faultRun is the cluster under load and the faults done to it.
 type faultRun struct {
 	t       *testing.T
@@ -55,7 +63,8 @@ type faultEvent struct {
 // clients over six devices) through two routers sharing a real Redis to
 // three workers, while a script kills a worker (SIGKILL), stops one
 // mid-stream (SIGSTOP; the routers cut its silent streams after their
-// 2-s idle timeout; SIGCONT after 3 s), stops and restarts Redis, restarts
+// 2-s idle timeout; SIGCONT after 3 s), slows one to a quarter of its
+// speed for 6 s (it answers slowly and is not cut), stops and restarts Redis, restarts
 // a router (out of the clients' rotation first, as a load balancer
 // following readiness would) and rotates a worker's certificate. Every
 // request ends in a verified reply, a truncation the client reports
@@ -127,6 +136,12 @@ func (f *faultRun) script() {
 	f.mark("worker2 SIGCONT", true)
 	f.settle()
 
+	f.waitBusy(3, true)
+	f.mark("worker3 slow", false)
+	throttle(w3, slowFor, slowDuty)
+	f.mark("worker3 full speed", true)
+	f.settle()
+
 	f.mark("Redis stopped", false) // before: go-redis retries the shutdown's lost reply
 	_ = f.rdb.Shutdown(t.Context()).Err()
 	time.Sleep(2 * time.Second)
@@ -148,6 +163,17 @@ func (f *faultRun) script() {
 		time.Sleep(10 * time.Millisecond)
 	}
 	f.settle()
+}
+
+// throttle runs w at a quarter of its speed for d: stopped for three
+// quarters of every period, running for one.
+func throttle(w *proc, d, period time.Duration) {
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		_ = w.cmd.Process.Signal(syscall.SIGSTOP)
+		time.Sleep(period * 3 / 4)
+		_ = w.cmd.Process.Signal(syscall.SIGCONT)
+		time.Sleep(period / 4)
+	}
 }
 
 func (f *faultRun) mark(name string, end bool) {
