@@ -89,8 +89,13 @@ nocgo:
 	CGO_ENABLED=0 $(GO) vet $$($(GO) list ./... | grep -v $(NOCGO_EXCLUDE))
 	CGO_ENABLED=0 $(GO) test $(TESTFLAGS) ./server/... ./client/... ./internal/engine ./internal/lint
 
+# TestObserver (server) measures what a network observer learns from the
+# timing of shaped streams, so it runs alone, after the rest: beside the
+# other packages' tests (go test runs them in parallel) it would measure
+# their CPU contention.
 test: vet staticcheck nocgo
-	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) ./...
+	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) -skip '^TestObserver$$' ./...
+	$(GO) test -timeout $(TESTTIMEOUT) $(TESTFLAGS) -run '^TestObserver$$' ./server
 	$(MAKE) sdk-ts
 
 # The TypeScript SDK and the browser chat (sdk/ts): npm ci and npm test,

@@ -19,6 +19,20 @@ static void sotto_llama_free(struct llama_context * ctx, int perturb) {
 	if (perturb != 0) mallopt(M_PERTURB, perturb);
 }
 
+// sotto_init_context creates a context with glibc's perturbation off.
+// Perturbation also fills every block at malloc (with perturb ^ 0xff),
+// which makes the whole reserved compute buffer (66 MiB for a 1.1B model
+// at a batch of 512) resident at start although a decode touches only
+// what its graph needs; llama.cpp zeroes the KV buffer itself. Nothing
+// freed while a context is created holds a request's data (requests run
+// on a context only after this returns).
+static struct llama_context * sotto_init_context(struct llama_model * m, struct llama_context_params p, int perturb) {
+	if (perturb != 0) mallopt(M_PERTURB, 0);
+	struct llama_context * ctx = llama_init_from_model(m, p);
+	if (perturb != 0) mallopt(M_PERTURB, perturb);
+	return ctx;
+}
+
 static struct ggml_threadpool * sotto_threadpool(int n, int poll) {
 	struct ggml_threadpool_params p = ggml_threadpool_params_default(n);
 	p.poll = poll < 0 ? 0 : (uint32_t)poll;
@@ -145,7 +159,7 @@ func (e *Engine) alloc() error {
 	if e.cfg.flashAttnOff {
 		cp.flash_attn_type = C.LLAMA_FLASH_ATTN_TYPE_DISABLED
 	}
-	e.ctx = C.llama_init_from_model(e.m.ptr, cp)
+	e.ctx = C.sotto_init_context(e.m.ptr, cp, C.int(harden.ActivePerturb()))
 	if e.ctx == nil {
 		return fmt.Errorf("%w: llama.cpp could not create a context", ErrInvalidConfig)
 	}

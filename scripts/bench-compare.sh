@@ -9,7 +9,9 @@
 # LLAMA_SERVER is a llama-server the user built at the commit our engine links (docs/benchmarks.md
 # says how); without it, only the two Sotto paths run. Run it on an otherwise idle machine.
 # Settings: THREADS (2), SLOTS (8), CONTEXT per slot (512), RATES ("0.5 1 2 4 8"), STEP seconds per
-# rate (60), PROMPT words (16 or A-B), TOKENS max tokens (64 or A-B), D work directory.
+# rate (60), PROMPT words (16 or A-B), TOKENS max tokens (64 or A-B), D work directory, TARGETS
+# (default "llama-server sotto router"; "sotto-tuned" adds sotto serve with SOTTO_TUNED, extra
+# settings such as "SOTTO_QUEUE_DEPTH=2").
 # llama-server is given Sotto's fallback template for models without one (the messages' contents
 # joined by newlines), so both prefill the same tokens (LLAMA_TEMPLATE= empty: llama-server's own choice,
 # ChatML for a model without one; LLAMA_TEMPLATE=JINJA: that template).
@@ -38,7 +40,9 @@ sweep() { # name, then the target flags of sotto bench load
 }
 head -n 1 <($S bench load --openai http://127.0.0.1:1 --concurrency 1 --requests 1 --no-progress --json /dev/null --csv /dev/stdout 2>/dev/null) \
   | sed 's/^step,/target,/' > compare.csv
-if [ -n "${LLAMA_SERVER:-}" ]; then
+TARGETS=${TARGETS:-llama-server sotto router}
+want() { [[ " $TARGETS " == *" $1 "* ]]; }
+if [ -n "${LLAMA_SERVER:-}" ] && want llama-server; then
   plain='{% for m in messages %}{% if not loop.first %}{{ "\n" }}{% endif %}{{ m.content }}{% endfor %}'
   tmpl=(); [ -n "${LLAMA_TEMPLATE-plain}" ] && tmpl=(--jinja --chat-template "${LLAMA_TEMPLATE:-$plain}")
   start "$LLAMA_SERVER" -m $MODEL -t $THREADS -np $SLOTS -c $((SLOTS*CONTEXT)) --host 127.0.0.1 --port 9510 --log-disable \
@@ -47,17 +51,27 @@ if [ -n "${LLAMA_SERVER:-}" ]; then
   sweep llama-server --openai http://127.0.0.1:9510
   stop
 fi
-start env $common $engine SOTTO_LISTEN=127.0.0.1:9511 $S serve --env-file '' 2>single.log
-wait_ready http://127.0.0.1:9511/health/ready
-sweep sotto --server http://127.0.0.1:9511 --pin $PIN --device-key device.key
-stop
-start env $common $engine SOTTO_LISTEN=127.0.0.1:9512 SOTTO_TLS_CERT=worker.pem SOTTO_TLS_KEY=worker.key \
-  SOTTO_TLS_CLIENT_CA=ca.pem $S serve --env-file '' --role worker 2>worker.log
-start env $common INFERENCE_ENDPOINTS=https://127.0.0.1:9512 SOTTO_TLS_CLIENT_CA=ca.pem SOTTO_TLS_CLIENT_CERT=router.pem \
-  SOTTO_TLS_CLIENT_KEY=router.key SOTTO_LISTEN=127.0.0.1:9513 $S serve --env-file '' --role router 2>router.log
-wait_ready http://127.0.0.1:9513/health/ready
-sweep router --server http://127.0.0.1:9513 --pin $PIN --device-key device.key
-stop
+if want sotto; then
+  start env $common $engine SOTTO_LISTEN=127.0.0.1:9511 $S serve --env-file '' 2>single.log
+  wait_ready http://127.0.0.1:9511/health/ready
+  sweep sotto --server http://127.0.0.1:9511 --pin $PIN --device-key device.key
+  stop
+fi
+if want sotto-tuned; then
+  start env $common $engine ${SOTTO_TUNED:-} SOTTO_LISTEN=127.0.0.1:9511 $S serve --env-file '' 2>tuned.log
+  wait_ready http://127.0.0.1:9511/health/ready
+  sweep sotto-tuned --server http://127.0.0.1:9511 --pin $PIN --device-key device.key
+  stop
+fi
+if want router; then
+  start env $common $engine SOTTO_LISTEN=127.0.0.1:9512 SOTTO_TLS_CERT=worker.pem SOTTO_TLS_KEY=worker.key \
+    SOTTO_TLS_CLIENT_CA=ca.pem $S serve --env-file '' --role worker 2>worker.log
+  start env $common INFERENCE_ENDPOINTS=https://127.0.0.1:9512 SOTTO_TLS_CLIENT_CA=ca.pem SOTTO_TLS_CLIENT_CERT=router.pem \
+    SOTTO_TLS_CLIENT_KEY=router.key SOTTO_LISTEN=127.0.0.1:9513 $S serve --env-file '' --role router 2>router.log
+  wait_ready http://127.0.0.1:9513/health/ready
+  sweep router --server http://127.0.0.1:9513 --pin $PIN --device-key device.key
+  stop
+fi
 echo "# $D/compare.csv; sustainable rate: the highest with good_fraction >= 0.9"
 awk -F, 'NR == 1 { for (i = 1; i <= NF; i++) col[$i] = i; next }
   { if ($(col["good_fraction"]) >= 0.9 && $2 + 0 > best[$1]) best[$1] = $2 + 0; seen[$1] = 1 }

@@ -16,49 +16,69 @@ import (
 // returns sample i of class 0 or 1, check that a reply is of its class.
 type pair struct {
 	name  string
-	slow  bool // frames of 100 ms: the prompt's processing (0.6 s or more here) must fit the 16-frame bucket
+	slow  bool    // frames of slowFrame: the prompt's processing must fit the 16-frame bucket
+	bound float64 // the AUC shaped streams must stay at or under
 	make  func(i, class int) []byte
 	check func(class int, r shapedReply) bool
 }
 
 var observerPairs = []pair{
-	{"24-vs-40-tokens", false,
+	{"24-vs-40-tokens", false, shapedAUCBound,
 		func(i, class int) []byte { return observedJSON(words(i, 5), []int{24, 40}[class], nil) },
 		func(class int, r shapedReply) bool { return r.final.CompletionTokens == []int{24, 40}[class] }},
-	{"20-vs-400-words", true,
+	{"20-vs-400-words", true, residualAUCBound,
 		func(i, class int) []byte { return observedJSON(words(i, []int{20, 400}[class]), 16, nil) },
 		func(class int, r shapedReply) bool { return r.final.CompletionTokens == 16 }},
-	{"stop-string-vs-max-tokens", false,
+	{"stop-string-vs-max-tokens", false, residualAUCBound,
 		func(i, class int) []byte { return observedJSON(words(i, 5), 40, [][]string{{"."}, {"#"}}[class]) },
 		func(class int, r shapedReply) bool {
 			return (class == 0) == (r.final.Reason == crypto.FinishStop && r.final.CompletionTokens < 40)
 		}},
 }
 
-// shapedAUCBound is what the test requires of shaped streams. The goal is
-// 0.6, and most runs on the development machine stay below it (0.28-0.58),
-// but on this oversubscribed 2-core host (load average 7-15) the frames'
-// write timing still jitters with the engine's work, and single runs
-// reached 0.65-0.71 (docs/benchmarks.md, "Traffic shape"): a test at 0.6
-// would fail now and then. 0.8 keeps the test deterministic in outcome
-// while catching a real leak (the unshaped control is above 0.94).
-const shapedAUCBound = 0.8
+// shapedAUCBound is what the test requires of shaped streams: the issue's
+// goal. make test runs TestObserver alone, after the other tests
+// (Makefile), since what it measures is timing: beside other packages'
+// tests on 2 cores the frames' write times jitter with CPU contention, and
+// single runs reached 0.65-0.71 that way (docs/benchmarks.md, "Traffic
+// shape").
+const shapedAUCBound = 0.6
 
-// Streams per class: more for the fast pairs (10 ms frames, 0.17 s a
-// stream) to narrow the AUC's spread; fewer for the slow one (1.6 s).
+// residualAUCBound is the bound of the prompt and stop pairs, above the
+// goal. With 100 streams a class, on an idle machine, and an observer that
+// sees each gap between records in its place, they measured 0.520-0.572
+// (prompt) and 0.560-0.592 (stop) in two runs each: a residual the
+// classifier finds (while the engine works, a long prompt's processing or
+// the tokens before a stop, the writer on the other core is slower by tens
+// to hundreds of microseconds). At 0.6 they would fail now and then; the
+// goal is left open in issue 19. The bound still fails the unshaped leak
+// (0.99-1.00), a final frame held 2 ms (0.72) and a frame 0 sent when the
+// checks end (0.65-0.75 before it was scheduled).
+const residualAUCBound = 0.65
+
+// Streams per class. The out-of-fold AUC of a classifier on data without
+// signal spreads around 0.5 with a standard deviation of about
+// sqrt((2n+1)/(12n^2)): 0.065 at 40 streams, so a bound of 0.6 would fail
+// one run in twenty with no leak at all; at 100 it is 0.041 (0.6 is 2.4
+// deviations above 0.5, and cross-validation's pessimism puts the mean
+// below 0.5).
 const (
-	observerSamples     = 40
-	observerSamplesSlow = 24
+	observerSamples     = 100
+	observerSamplesSlow = 100
 )
+
+// slowFrame is the prompt pair's frame interval: the 400-word prompt's
+// processing (534 tokens, about 0.2 s on an idle core) and its 16 tokens
+// must fit the 16-frame bucket (a stream that spills is run again).
+const slowFrame = 40 * time.Millisecond
 
 // TestObserver is the observer test of issue 19: a real server behind a
 // real TLS listener, a TCP relay recording the time and size of every
 // read and TLS record, and a logistic regression scored by 5-fold
 // cross-validated ROC AUC. With the shape (production's default) each
-// pair, within one bucket, stays at AUC <= shapedAUCBound (the goal is 0.6,
-// see there); with the shape off, the
-// same observer tells each pair apart (AUC > 0.9), so the test can see a
-// leak when there is one.
+// pair, within one bucket, stays at AUC <= shapedAUCBound (0.6; two pairs
+// at residualAUCBound); with the shape off, the same observer tells each pair apart (AUC > 0.9), so the
+// test can see a leak when there is one.
 func TestObserver(t *testing.T) {
 	for _, mode := range []struct {
 		name  string
@@ -66,21 +86,23 @@ func TestObserver(t *testing.T) {
 	}{{"shaped", 10 * time.Millisecond}, {"off", 0}} {
 		t.Run(mode.name, func(t *testing.T) {
 			for _, p := range observerPairs {
-				frame := mode.frame
-				if p.slow && frame > 0 {
-					frame = 100 * time.Millisecond
-				}
-				h := newHarness(t, config{tls: true, contextPerSlot: 1024, shapeFrame: frame, slots: 1})
-				c := h.client(h.devices[0], crypto.SuiteX25519)
-				o := newObserver(t, h.ts.Listener.Addr().String())
-				a := observePair(t, c, o, p, frame > 0)
-				t.Logf("%s %s: ROC AUC %.3f", mode.name, p.name, a)
-				if frame > 0 && a > shapedAUCBound {
-					t.Errorf("%s: shaped streams told apart, AUC %.3f > %.2f", p.name, a, shapedAUCBound)
-				}
-				if frame == 0 && a <= 0.9 {
-					t.Errorf("%s: the control does not see the unshaped leak, AUC %.3f <= 0.9", p.name, a)
-				}
+				t.Run(p.name, func(t *testing.T) {
+					frame := mode.frame
+					if p.slow && frame > 0 {
+						frame = slowFrame
+					}
+					h := newHarness(t, config{tls: true, contextPerSlot: 1024, shapeFrame: frame, slots: 1})
+					c := h.client(h.devices[0], crypto.SuiteX25519)
+					o := newObserver(t, h.ts.Listener.Addr().String())
+					a := observePair(t, c, o, p, frame > 0)
+					t.Logf("%s %s: ROC AUC %.3f", mode.name, p.name, a)
+					if frame > 0 && a > p.bound {
+						t.Errorf("shaped streams told apart, AUC %.3f > %.2f", a, p.bound)
+					}
+					if frame == 0 && a <= 0.9 {
+						t.Errorf("the control does not see the unshaped leak, AUC %.3f <= 0.9", a)
+					}
+				})
 			}
 		})
 	}

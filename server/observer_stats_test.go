@@ -13,14 +13,32 @@ import (
 // features is what the observer's classifier reads of one trace: for the
 // reads and for the TLS records alike, the count, the bytes, the time to
 // the first one, the duration, the gaps (mean, deviation, largest) and
-// the sizes (mean, largest). Times and amounts are taken as logarithms.
+// the sizes (mean, largest); and each gap between records in its place.
+// Times and amounts are taken as logarithms.
 func features(tr trace) []float64 {
 	var out []float64
 	for _, ss := range [][]sighting{tr.reads, tr.records} {
 		out = append(out, seriesFeatures(ss)...)
 	}
+	return append(out, positionFeatures(tr.records)...)
+}
+
+// positionFeatures are the first positionGaps gaps between TLS records,
+// each in its place (ms, as logarithms): the summary features above
+// cannot see where in a stream a frame was late, these can (a final frame
+// held 2 ms goes unseen by the summaries and is found by these).
+func positionFeatures(ss []sighting) []float64 {
+	out := make([]float64, positionGaps)
+	for i := range out {
+		if i+1 < len(ss) {
+			out[i] = math.Log1p(math.Max(float64((ss[i+1].at-ss[i].at).Microseconds())/1000, 0))
+		}
+	}
 	return out
 }
+
+// positionGaps covers the smallest bucket's 16 frames and the stream's end.
+const positionGaps = 18
 
 func seriesFeatures(ss []sighting) []float64 {
 	if len(ss) == 0 {

@@ -69,9 +69,13 @@ func (o *observer) serve() {
 }
 
 // relay copies both ways. The client-to-server copy marks when the
-// request left: its first read of at least requestBytes after the server
-// has spoken (the TLS handshake's client messages are shorter; a request
-// is at least 336 bytes of body). The server-to-client copy records.
+// request began to leave: its first read of at least requestBytes after
+// the server has spoken (the TLS handshake's client messages are shorter;
+// a request is at least 336 bytes of body), and then the time of each read
+// until the reply begins. The server-to-client copy records, with times
+// counted from the request's last read: the request's size (its bucket)
+// is visible by design (docs/protocol.md section 7), and so is the time it
+// takes to upload; what is measured is what the reply adds.
 func (o *observer) relay(c net.Conn) {
 	defer c.Close()
 	s, err := net.Dial("tcp", o.target)
@@ -80,7 +84,7 @@ func (o *observer) relay(c net.Conn) {
 	}
 	defer s.Close()
 	var mu sync.Mutex
-	var sent time.Time
+	var sent, last, ref time.Time // request began, its latest read, the reference
 	var spoke bool
 	go func() {
 		buf := make([]byte, 64<<10)
@@ -88,8 +92,12 @@ func (o *observer) relay(c net.Conn) {
 			n, err := c.Read(buf)
 			if n > 0 {
 				mu.Lock()
+				now := time.Now()
 				if spoke && sent.IsZero() && n >= requestBytes {
-					sent = time.Now()
+					sent = now
+				}
+				if !sent.IsZero() && ref.IsZero() {
+					last = now
 				}
 				mu.Unlock()
 				_, _ = s.Write(buf[:n])
@@ -109,7 +117,11 @@ func (o *observer) relay(c net.Conn) {
 			now := time.Now()
 			mu.Lock()
 			spoke = true
-			at, after := now.Sub(sent), !sent.IsZero()
+			after := !sent.IsZero()
+			if after && ref.IsZero() {
+				ref = last
+			}
+			at := now.Sub(ref)
 			mu.Unlock()
 			// Before the request: the handshake, the same for everyone.
 			if after {

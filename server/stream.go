@@ -109,6 +109,20 @@ type streamWriter struct {
 }
 
 func (s *streamWriter) writeEvent(event []byte) {
+	s.writeUnflushed(event)
+	s.flush()
+}
+
+// flush sends what the response's buffer holds.
+func (s *streamWriter) flush() {
+	if s.err == nil {
+		s.err = s.rc.Flush()
+	}
+}
+
+// writeUnflushed writes event into the response's buffer, to leave with
+// the next flush.
+func (s *streamWriter) writeUnflushed(event []byte) {
 	if s.err != nil {
 		return
 	}
@@ -118,9 +132,7 @@ func (s *streamWriter) writeEvent(event []byte) {
 	}
 	if _, err := s.w.Write(event); err != nil {
 		s.err = err
-		return
 	}
-	s.err = s.rc.Flush()
 }
 
 // clearDeadline lifts the write deadline once the stream is complete, so
@@ -138,9 +150,13 @@ func (s *streamWriter) nonce() {
 }
 
 // shapedNonce writes a shaped stream's first event.
+//
+// It is not flushed: the 200's headers, this event and frame 0 leave in
+// one write (one TLS record), so how they split into reads cannot vary
+// with the engine's work between two flushes.
 func (s *streamWriter) shapedNonce() {
 	s.out = s.sealer.ShapedNonceEvent(s.out[:0])
-	s.writeEvent(s.out)
+	s.writeUnflushed(s.out)
 }
 
 // delta seals text as one chunk; text is wiped afterwards.
