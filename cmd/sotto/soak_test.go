@@ -4,12 +4,17 @@ import (
 	"context"
 	"math/rand/v2"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/sottolabs/sotto/client/load"
 )
+
+// soakCacheTTL caps, in seconds, how long the soak's server keeps a
+// conversation's cached prefix.
+const soakCacheTTL = 5
 
 // soakRSSSlack is the resident growth a soak tolerates: the allocators'
 // warm-up after the first minute, not a leak's steady climb.
@@ -27,7 +32,11 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Skip("opt-in: make soak (SOTTO_SOAK=10m)")
 	}
-	s := startServe(t, append(faultLimits, "SOTTO_PREFIX_CACHE_BYTES=8388608")...)
+	// Conversations' cached prefixes live 5 s (turn 2 follows turn 1 at
+	// once, so it still hits): the start and end are measured with the
+	// cache empty, or its entries of the moment (up to 16, of varying
+	// size) would count as locked growth or hide some.
+	s := startServe(t, append(faultLimits, "SOTTO_PREFIX_CACHE_BYTES=8388608", "SOTTO_PREFIX_CACHE_MAX_TTL_SECONDS="+strconv.Itoa(soakCacheTTL))...)
 	c, hc := s.loadClient(t, 64)
 	cut := &cutter{inner: load.Sotto{Client: c}, rng: rand.New(rand.NewPCG(3, 4))}
 	target := &sometimes{cut: cut, whole: load.Sotto{Client: c}, rng: rand.New(rand.NewPCG(5, 6))}
@@ -35,6 +44,7 @@ func TestSoak(t *testing.T) {
 		Workload: load.Workload{PromptWords: load.Dist{Min: 4, Max: 60}, MaxTokens: load.Dist{Min: 4, Max: 48}, Turns: 2, Cache: true}}
 	soakRun(t, cfg, min(time.Minute, d), "warm-up")
 	hc.CloseIdleConnections()
+	time.Sleep(soakCacheTTL*time.Second + time.Second) // the warm-up's cached prefixes expire
 	start := s.waitGauges(t, nil)
 	startRSS := procStatus(t, s.cmd.Process.Pid, "VmRSS")
 	soakRun(t, cfg, d, "soak")
