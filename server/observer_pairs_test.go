@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 // These tests drive the real llama.cpp engine (cgo).
 
@@ -16,54 +16,47 @@ import (
 // returns sample i of class 0 or 1, check that a reply is of its class.
 type pair struct {
 	name  string
-	slow  bool    // frames of slowFrame: the prompt's processing must fit the 16-frame bucket
-	bound float64 // the AUC shaped streams must stay at or under
+	slow  bool // frames of slowFrame: the prompt's processing must fit the 16-frame bucket
 	make  func(i, class int) []byte
 	check func(class int, r shapedReply) bool
 }
 
 var observerPairs = []pair{
-	{"24-vs-40-tokens", false, shapedAUCBound,
+	{"24-vs-40-tokens", false,
 		func(i, class int) []byte { return observedJSON(words(i, 5), []int{24, 40}[class], nil) },
 		func(class int, r shapedReply) bool { return r.final.CompletionTokens == []int{24, 40}[class] }},
-	{"20-vs-400-words", true, residualAUCBound,
+	{"20-vs-400-words", true,
 		func(i, class int) []byte { return observedJSON(words(i, []int{20, 400}[class]), 16, nil) },
 		func(class int, r shapedReply) bool { return r.final.CompletionTokens == 16 }},
-	{"stop-string-vs-max-tokens", false, residualAUCBound,
+	{"stop-string-vs-max-tokens", false,
 		func(i, class int) []byte { return observedJSON(words(i, 5), 40, [][]string{{"."}, {"#"}}[class]) },
 		func(class int, r shapedReply) bool {
 			return (class == 0) == (r.final.Reason == crypto.FinishStop && r.final.CompletionTokens < 40)
 		}},
 }
 
-// shapedAUCBound is what the test requires of shaped streams: the issue's
-// goal. make test runs TestObserver alone, after the other tests
-// (Makefile), since what it measures is timing: beside other packages'
-// tests on 2 cores the frames' write times jitter with CPU contention, and
-// single runs reached 0.65-0.71 that way (docs/benchmarks.md, "Traffic
-// shape").
+// shapedAUCBound is what the test requires of shaped streams, every
+// pair: the issue's goal. make test runs TestObserver alone, after the
+// other tests (Makefile), since what it measures is timing: beside other
+// packages' tests on 2 cores the frames' write times jitter with CPU
+// contention. The observer reads the kernel's receive times (wireConn);
+// when it read the times its relay woke up, the prompt and stop pairs
+// measured up to 0.65: the relay's own delay, longer while the engine
+// computes, counted as the server's (docs/benchmarks.md, "Traffic shape").
 const shapedAUCBound = 0.6
-
-// residualAUCBound is the bound of the prompt and stop pairs, above the
-// goal. With 100 streams a class, on an idle machine, and an observer that
-// sees each gap between records in its place, they measured 0.520-0.652
-// (prompt, three runs) and 0.560-0.592 (stop): a residual the classifier
-// finds (while the engine works, a long prompt's processing or the tokens
-// before a stop, the writer on the other core is slower by tens to
-// hundreds of microseconds). At 0.6, and at 0.65, the prompt pair failed
-// now and then; the goal is left open in issue 19. The bound still fails
-// the unshaped leak (0.99-1.00) and a final frame held 2 ms (0.72).
-const residualAUCBound = 0.7
 
 // Streams per class. The out-of-fold AUC of a classifier on data without
 // signal spreads around 0.5 with a standard deviation of about
 // sqrt((2n+1)/(12n^2)): 0.065 at 40 streams, so a bound of 0.6 would fail
 // one run in twenty with no leak at all; at 100 it is 0.041 (0.6 is 2.4
 // deviations above 0.5, and cross-validation's pessimism puts the mean
-// below 0.5).
+// below 0.5). The prompt pair runs 200 a class: it keeps a residual of
+// tens of microseconds (frame 0 leaves later while the engine processes
+// the long prompt on the other core, docs/benchmarks.md), which put it at
+// 0.49-0.63 over runs of 100 a class; at 200 the estimate spreads less.
 const (
 	observerSamples     = 100
-	observerSamplesSlow = 100
+	observerSamplesSlow = 200
 )
 
 // slowFrame is the prompt pair's frame interval: the 400-word prompt's
@@ -75,9 +68,9 @@ const slowFrame = 40 * time.Millisecond
 // real TLS listener, a TCP relay recording the time and size of every
 // read and TLS record, and a logistic regression scored by 5-fold
 // cross-validated ROC AUC. With the shape (production's default) each
-// pair, within one bucket, stays at AUC <= shapedAUCBound (0.6; two pairs
-// at residualAUCBound); with the shape off, the same observer tells each pair apart (AUC > 0.9), so the
-// test can see a leak when there is one.
+// pair, within one bucket, stays at AUC <= shapedAUCBound (0.6); with
+// the shape off, the same observer tells each pair apart (AUC > 0.9), so
+// the test can see a leak when there is one.
 func TestObserver(t *testing.T) {
 	for _, mode := range []struct {
 		name  string
@@ -95,8 +88,8 @@ func TestObserver(t *testing.T) {
 					o := newObserver(t, h.ts.Listener.Addr().String())
 					a := observePair(t, c, o, p, frame > 0)
 					t.Logf("%s %s: ROC AUC %.3f", mode.name, p.name, a)
-					if frame > 0 && a > p.bound {
-						t.Errorf("shaped streams told apart, AUC %.3f > %.2f", a, p.bound)
+					if frame > 0 && a > shapedAUCBound {
+						t.Errorf("shaped streams told apart, AUC %.3f > %.2f", a, shapedAUCBound)
 					}
 					if frame == 0 && a <= 0.9 {
 						t.Errorf("the control does not see the unshaped leak, AUC %.3f <= 0.9", a)
@@ -122,6 +115,7 @@ func observePair(t *testing.T, c *client, o *observer, p pair, shaped bool) floa
 		got := observePairSample(t, c, o, p, i, order.IntN(2), shaped)
 		x, y = append(x, features(got[0]), features(got[1])), append(y, 0, 1)
 	}
+	t.Logf("the most telling features alone: %s", telling(x, y, 4))
 	return cvAUC(x, y, 5, 4, 19)
 }
 

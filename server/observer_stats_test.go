@@ -1,13 +1,15 @@
-//go:build cgo
+//go:build cgo && linux
 
 // These tests drive the real llama.cpp engine (cgo).
 
 package server_test
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"sort"
+	"strings"
 )
 
 // features is what the observer's classifier reads of one trace: for the
@@ -35,6 +37,63 @@ func positionFeatures(ss []sighting) []float64 {
 		}
 	}
 	return out
+}
+
+// featureNames names features' columns, for the test's log.
+func featureNames() []string {
+	var out []string
+	for _, series := range []string{"read", "record"} {
+		for _, f := range []string{"count", "bytes", "first", "duration", "gap-mean", "gap-sd", "gap-max", "size-mean", "size-max"} {
+			out = append(out, series+" "+f)
+		}
+	}
+	for i := range positionGaps {
+		out = append(out, fmt.Sprintf("gap %d", i))
+	}
+	return out
+}
+
+// telling lists the n features that alone tell the classes apart best,
+// with their AUC and each class's median (ms for times, bytes, counts):
+// the test's log says where a residual lies.
+func telling(x [][]float64, y []int, n int) string {
+	names := featureNames()
+	type f struct {
+		name   string
+		auc    float64
+		m0, m1 float64
+	}
+	var fs []f
+	for j := range x[0] {
+		col := make([]float64, len(x))
+		for i := range x {
+			col[i] = x[i][j]
+		}
+		var c0, c1 []float64
+		for i, v := range col {
+			if y[i] == 0 {
+				c0 = append(c0, v)
+			} else {
+				c1 = append(c1, v)
+			}
+		}
+		fs = append(fs, f{names[j], auc(col, y), math.Expm1(median(c0)), math.Expm1(median(c1))})
+	}
+	sort.Slice(fs, func(a, b int) bool { return math.Abs(fs[a].auc-0.5) > math.Abs(fs[b].auc-0.5) })
+	var b strings.Builder
+	for _, v := range fs[:min(n, len(fs))] {
+		fmt.Fprintf(&b, "%s %.3f (%.3f, %.3f); ", v.name, v.auc, v.m0, v.m1)
+	}
+	return b.String()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := append([]float64(nil), v...)
+	sort.Float64s(s)
+	return s[len(s)/2]
 }
 
 // positionGaps covers the smallest bucket's 16 frames and the stream's end.

@@ -1,4 +1,4 @@
-//go:build cgo
+//go:build cgo && linux
 
 // These tests drive the real llama.cpp engine (cgo).
 
@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -52,6 +53,9 @@ func newObserver(t *testing.T, target string) *observer {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := stampListener(ln); err != nil {
+		t.Fatal(err)
+	}
 	o := &observer{ln: ln, target: target, done: make(chan trace, 1)}
 	t.Cleanup(func() { ln.Close() })
 	go o.serve()
@@ -72,7 +76,8 @@ func (o *observer) serve() {
 // request began to leave: its first read of at least requestBytes after
 // the server has spoken (the TLS handshake's client messages are shorter;
 // a request is at least 336 bytes of body), and then the time of each read
-// until the reply begins. The server-to-client copy records, with times
+// until the reply begins, each at the kernel's receive time (wireConn).
+// The server-to-client copy records, with times
 // counted from the request's last read: the request's size (its bucket)
 // is visible by design (docs/protocol.md section 7), and so is the time it
 // takes to upload; what is measured is what the reply adds.
@@ -83,26 +88,33 @@ func (o *observer) relay(c net.Conn) {
 		return
 	}
 	defer s.Close()
+	cw, err1 := newWireConn(c)
+	sw, err2 := newWireConn(s)
+	if err1 != nil || err2 != nil {
+		panic(fmt.Sprintf("observer: %v %v", err1, err2))
+	}
 	var mu sync.Mutex
 	var sent, last, ref time.Time // request began, its latest read, the reference
 	var spoke bool
 	go func() {
 		buf := make([]byte, 64<<10)
 		for {
-			n, err := c.Read(buf)
+			n, at, err := cw.read(buf)
 			if n > 0 {
 				mu.Lock()
-				now := time.Now()
+				if spoke && at.IsZero() {
+					panic("observer: a request's bytes without their receive time")
+				}
 				if spoke && sent.IsZero() && n >= requestBytes {
-					sent = now
+					sent = at
 				}
 				if !sent.IsZero() && ref.IsZero() {
-					last = now
+					last = at
 				}
 				mu.Unlock()
 				_, _ = s.Write(buf[:n])
 			}
-			if err != nil {
+			if err != nil || n == 0 {
 				_ = s.(*net.TCPConn).CloseWrite()
 				return
 			}
@@ -112,12 +124,14 @@ func (o *observer) relay(c net.Conn) {
 	var rec []byte // bytes of the TLS record stream not yet framed
 	buf := make([]byte, 64<<10)
 	for {
-		n, err := s.Read(buf)
+		n, now, err := sw.read(buf)
 		if n > 0 {
-			now := time.Now()
 			mu.Lock()
 			spoke = true
 			after := !sent.IsZero()
+			if after && now.IsZero() {
+				panic("observer: a reply's bytes without their receive time")
+			}
 			if after && ref.IsZero() {
 				ref = last
 			}
@@ -139,7 +153,7 @@ func (o *observer) relay(c net.Conn) {
 				break
 			}
 		}
-		if err != nil {
+		if err != nil || n == 0 {
 			break
 		}
 	}

@@ -50,10 +50,11 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 	}()
 	// The engine starts at once; the response waits for its slot. Each
 	// frame is prepared (text taken, sealed, written into the response's
-	// buffer) frameLead before its time and only flushed at its time: the
-	// CPU work of a frame slows when the engine runs hot on the other
-	// cores (a long prompt's processing made frame 0 leave 0.3 ms late,
-	// which an observer's classifier saw), and the flush is the least of it.
+	// buffer) frameLead before its time and only flushed at its time, on
+	// sleepUntil's clock: the CPU work of a frame slows when the engine
+	// runs hot on the other cores (a long prompt's processing made frame
+	// 0 leave 0.3 ms late, which an observer's classifier saw), the Go
+	// timer's lateness varied with it, and the flush is the least of it.
 	start := st.arrivedMono.Add(s.opts.ShapeFrame)
 	lead := min(s.opts.ShapeFrame/4, frameLead)
 	time.Sleep(time.Until(start.Add(-lead)))
@@ -77,7 +78,7 @@ func (s *Server) generateShaped(st *chatState, pending *pendingText, sw *streamW
 			}
 		}
 		last := sw.frame(pending, g, s.opts.Buffered)
-		time.Sleep(time.Until(start.Add(time.Duration(k) * s.opts.ShapeFrame)))
+		sleepUntil(start.Add(time.Duration(k) * s.opts.ShapeFrame))
 		sw.flush()
 		if last && sw.err == nil {
 			return *g
