@@ -80,7 +80,7 @@ func (rep *Report) WriteJSON(w io.Writer) error { return json.NewEncoder(w).Enco
 var csvHeader = strings.Fields(`step rate requests ok refused failed refusals errors wall_s
 	requests_per_s ttft_ms_p50 ttft_ms_p95 ttft_ms_p99 inter_token_ms_p50 inter_token_ms_p95
 	inter_token_ms_p99 e2e_ms_p50 e2e_ms_p95 e2e_ms_p99 prompt_tokens completion_tokens
-	tokens_per_s tokens_per_s_per_stream good goodput_per_s good_fraction slo_met`)
+	tokens_per_s tokens_per_s_per_stream good goodput_per_s good_fraction slo_met missed_ttft missed_inter_token`)
 
 // WriteCSV writes a header and one row per ramp step, then the row "all".
 func (rep *Report) WriteCSV(w io.Writer) error {
@@ -102,7 +102,8 @@ func csvRow(step string, rate float64, s Summary) []string {
 		f(s.TTFTMs.P50), f(s.TTFTMs.P95), f(s.TTFTMs.P99), f(s.InterTokenMs.P50),
 		f(s.InterTokenMs.P95), f(s.InterTokenMs.P99), f(s.E2EMs.P50), f(s.E2EMs.P95),
 		f(s.E2EMs.P99), d(s.PromptTokens), d(s.CompletionTokens), f(s.TokensPerS),
-		f(s.TokensPerSStream), d(s.Good), f(s.GoodputPerS), f(s.GoodFraction), strconv.FormatBool(s.SLOMet)}
+		f(s.TokensPerSStream), d(s.Good), f(s.GoodputPerS), f(s.GoodFraction), strconv.FormatBool(s.SLOMet),
+		d(s.MissedTTFT), d(s.MissedInterToken)}
 }
 
 // counts renders a by-name count as "name=n;name=n" in name order.

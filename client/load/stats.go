@@ -35,18 +35,23 @@ var DefaultSLO = SLO{TTFT: 2 * time.Second, InterP95: 200 * time.Millisecond}
 // Good reports whether s completed within slo. A reply without text has no
 // TTFT and is not good; a reply of one chunk has no gaps to violate.
 func (s *Sample) Good(slo SLO) bool {
-	if s.Failure != "" || s.TTFT <= 0 || s.TTFT > slo.TTFT {
-		return false
-	}
+	ttft, inter := s.misses(slo)
+	return s.Failure == "" && !ttft && !inter
+}
+
+// misses reports which parts of slo s missed: its time to first token (or
+// it had no text), and its own inter-token p95. Both may be true.
+func (s *Sample) misses(slo SLO) (ttft, inter bool) {
+	ttft = s.TTFT <= 0 || s.TTFT > slo.TTFT
 	if len(s.Gaps) == 0 {
-		return true
+		return ttft, false
 	}
 	ms := make([]float64, len(s.Gaps))
 	for i, g := range s.Gaps {
 		ms[i] = millis(g)
 	}
 	slices.Sort(ms)
-	return Percentile(ms, 95) <= millis(slo.InterP95)
+	return ttft, Percentile(ms, 95) > millis(slo.InterP95)
 }
 
 // Percentile returns the nearest-rank p-th percentile of sorted xs (0 for
@@ -75,28 +80,33 @@ func quantiles(xs []float64) Quantiles {
 // docs/benchmarks.md). Latencies are in milliseconds; token counts and
 // rates cover the complete replies only.
 type Summary struct {
-	Requests          int            `json:"requests"`
-	OK                int            `json:"ok"`
-	Refused           int            `json:"refused"`
-	Failed            int            `json:"failed"`
-	Refusals          map[string]int `json:"refusals"`
-	Errors            map[string]int `json:"errors"`
-	WallS             float64        `json:"wall_s"`
-	RequestsPerS      float64        `json:"requests_per_s"`
-	TTFTMs            Quantiles      `json:"ttft_ms"`
-	InterTokenMs      Quantiles      `json:"inter_token_ms"`
-	E2EMs             Quantiles      `json:"e2e_ms"`
-	PromptTokens      int            `json:"prompt_tokens"`
-	CompletionTokens  int            `json:"completion_tokens"`
-	Chunks            int            `json:"chunks"`
-	TokensPerS        float64        `json:"tokens_per_s"`
-	TokensPerSStream  float64        `json:"tokens_per_s_per_stream"`
-	Good              int            `json:"good"`
-	GoodputPerS       float64        `json:"goodput_per_s"`
-	GoodFraction      float64        `json:"good_fraction"`
-	SLOMet            bool           `json:"slo_met"`
-	ClientCPUSeconds  float64        `json:"client_cpu_s,omitempty"`
-	ClientCPUFraction float64        `json:"client_cpu_fraction,omitempty"`
+	Requests         int            `json:"requests"`
+	OK               int            `json:"ok"`
+	Refused          int            `json:"refused"`
+	Failed           int            `json:"failed"`
+	Refusals         map[string]int `json:"refusals"`
+	Errors           map[string]int `json:"errors"`
+	WallS            float64        `json:"wall_s"`
+	RequestsPerS     float64        `json:"requests_per_s"`
+	TTFTMs           Quantiles      `json:"ttft_ms"`
+	InterTokenMs     Quantiles      `json:"inter_token_ms"`
+	E2EMs            Quantiles      `json:"e2e_ms"`
+	PromptTokens     int            `json:"prompt_tokens"`
+	CompletionTokens int            `json:"completion_tokens"`
+	Chunks           int            `json:"chunks"`
+	TokensPerS       float64        `json:"tokens_per_s"`
+	TokensPerSStream float64        `json:"tokens_per_s_per_stream"`
+	Good             int            `json:"good"`
+	GoodputPerS      float64        `json:"goodput_per_s"`
+	GoodFraction     float64        `json:"good_fraction"`
+	SLOMet           bool           `json:"slo_met"`
+	// MissedTTFT and MissedInterToken count the complete replies that
+	// missed each part of the SLO (a reply may miss both): which part
+	// binds as the rate grows.
+	MissedTTFT        int     `json:"missed_ttft"`
+	MissedInterToken  int     `json:"missed_inter_token"`
+	ClientCPUSeconds  float64 `json:"client_cpu_s,omitempty"`
+	ClientCPUFraction float64 `json:"client_cpu_fraction,omitempty"`
 }
 
 // Summarize computes the Summary of samples over wall (the run's length:
@@ -136,6 +146,10 @@ func Summarize(samples []Sample, wall time.Duration, slo SLO) Summary {
 		if x.Good(slo) {
 			s.Good++
 		}
+		if ttft, inter := x.misses(slo); ttft || inter {
+			s.MissedTTFT += b2i(ttft)
+			s.MissedInterToken += b2i(inter)
+		}
 	}
 	s.TTFTMs, s.InterTokenMs, s.E2EMs = quantiles(ttft), quantiles(gaps), quantiles(e2e)
 	if sec := wall.Seconds(); sec > 0 { // JSON has no Inf
@@ -168,3 +182,10 @@ func span(samples []Sample) time.Duration {
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -85,7 +85,7 @@ func TestSummarize(t *testing.T) {
 		WallS: 2, RequestsPerS: 1.5, TTFTMs: Quantiles{500, 3000, 3000}, InterTokenMs: Quantiles{100, 900, 900},
 		E2EMs: Quantiles{2500, 4000, 4000}, PromptTokens: 30, CompletionTokens: 22, Chunks: 12,
 		TokensPerS: 11, TokensPerSStream: (10 + 5 + 2) / 3.0, Good: 1, GoodputPerS: 0.5,
-		GoodFraction: 1.0 / 7, SLOMet: false}
+		GoodFraction: 1.0 / 7, SLOMet: false, MissedTTFT: 1, MissedInterToken: 1}
 	if math.Abs(s.TokensPerSStream-want.TokensPerSStream) < 1e-9 {
 		s.TokensPerSStream = want.TokensPerSStream
 	}
