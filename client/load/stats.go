@@ -80,33 +80,33 @@ func quantiles(xs []float64) Quantiles {
 // docs/benchmarks.md). Latencies are in milliseconds; token counts and
 // rates cover the complete replies only.
 type Summary struct {
-	Requests         int            `json:"requests"`
-	OK               int            `json:"ok"`
-	Refused          int            `json:"refused"`
-	Failed           int            `json:"failed"`
-	Refusals         map[string]int `json:"refusals"`
-	Errors           map[string]int `json:"errors"`
-	WallS            float64        `json:"wall_s"`
-	RequestsPerS     float64        `json:"requests_per_s"`
-	TTFTMs           Quantiles      `json:"ttft_ms"`
-	InterTokenMs     Quantiles      `json:"inter_token_ms"`
-	E2EMs            Quantiles      `json:"e2e_ms"`
-	PromptTokens     int            `json:"prompt_tokens"`
-	CompletionTokens int            `json:"completion_tokens"`
-	Chunks           int            `json:"chunks"`
-	TokensPerS       float64        `json:"tokens_per_s"`
-	TokensPerSStream float64        `json:"tokens_per_s_per_stream"`
-	Good             int            `json:"good"`
-	GoodputPerS      float64        `json:"goodput_per_s"`
-	GoodFraction     float64        `json:"good_fraction"`
-	SLOMet           bool           `json:"slo_met"`
+	Requests          int            `json:"requests"`
+	OK                int            `json:"ok"`
+	Refused           int            `json:"refused"`
+	Failed            int            `json:"failed"`
+	Refusals          map[string]int `json:"refusals"`
+	Errors            map[string]int `json:"errors"`
+	WallS             float64        `json:"wall_s"`
+	RequestsPerS      float64        `json:"requests_per_s"`
+	TTFTMs            Quantiles      `json:"ttft_ms"`
+	InterTokenMs      Quantiles      `json:"inter_token_ms"`
+	E2EMs             Quantiles      `json:"e2e_ms"`
+	PromptTokens      int            `json:"prompt_tokens"`
+	CompletionTokens  int            `json:"completion_tokens"`
+	Chunks            int            `json:"chunks"`
+	TokensPerS        float64        `json:"tokens_per_s"`
+	TokensPerSStream  float64        `json:"tokens_per_s_per_stream"`
+	Good              int            `json:"good"`
+	GoodputPerS       float64        `json:"goodput_per_s"`
+	GoodFraction      float64        `json:"good_fraction"`
+	SLOMet            bool           `json:"slo_met"`
+	ClientCPUSeconds  float64        `json:"client_cpu_s,omitempty"`
+	ClientCPUFraction float64        `json:"client_cpu_fraction,omitempty"`
 	// MissedTTFT and MissedInterToken count the complete replies that
 	// missed each part of the SLO (a reply may miss both): which part
 	// binds as the rate grows.
-	MissedTTFT        int     `json:"missed_ttft"`
-	MissedInterToken  int     `json:"missed_inter_token"`
-	ClientCPUSeconds  float64 `json:"client_cpu_s,omitempty"`
-	ClientCPUFraction float64 `json:"client_cpu_fraction,omitempty"`
+	MissedTTFT       int `json:"missed_ttft"`
+	MissedInterToken int `json:"missed_inter_token"`
 }
 
 // Summarize computes the Summary of samples over wall (the run's length:
@@ -143,12 +143,16 @@ func Summarize(samples []Sample, wall time.Duration, slo SLO) Summary {
 		for _, g := range x.Gaps {
 			gaps = append(gaps, millis(g))
 		}
-		if x.Good(slo) {
-			s.Good++
+		// x completed, so it is good when it missed neither part (Good).
+		missTTFT, missInter := x.misses(slo)
+		if missTTFT {
+			s.MissedTTFT++
 		}
-		if ttft, inter := x.misses(slo); ttft || inter {
-			s.MissedTTFT += b2i(ttft)
-			s.MissedInterToken += b2i(inter)
+		if missInter {
+			s.MissedInterToken++
+		}
+		if !missTTFT && !missInter {
+			s.Good++
 		}
 	}
 	s.TTFTMs, s.InterTokenMs, s.E2EMs = quantiles(ttft), quantiles(gaps), quantiles(e2e)
@@ -182,10 +186,3 @@ func span(samples []Sample) time.Duration {
 }
 
 func millis(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-func b2i(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
-}
