@@ -42,3 +42,36 @@ func TestFreeSlotIsAdmission(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestStatsCountsEachJobOnce: while one request runs in one of two slots,
+// Stats never shows more than one busy or queued. The scheduler looks for
+// queued work on every step; it once counted a slot busy before finding
+// the queue empty, and a chat that read Stats in that instant was refused
+// with 503 #overloaded beside a free slot (the flake of
+// server.TestKeyRotationUnderLoad).
+func TestStatsCountsEachJobOnce(t *testing.T) {
+	e := newEngine(t, Config{Slots: 2, QueueDepth: -1})
+	done := make(chan error, 1)
+	go func() {
+		_, err := e.Generate(context.Background(), &Request{Prompt: []byte(onceUpon), MaxTokens: 200},
+			func([]byte) error { return nil })
+		done <- err
+	}()
+	waitFor(t, func() bool { return e.Stats().BusySlots == 1 })
+	reads := 0
+	for {
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("%d reads of Stats while the request ran", reads)
+			return
+		default:
+		}
+		if s := e.Stats(); s.BusySlots+s.Queued > 1 {
+			t.Fatalf("one request in flight, but Stats shows %d busy and %d queued", s.BusySlots, s.Queued)
+		}
+		reads++
+	}
+}

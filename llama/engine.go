@@ -70,7 +70,7 @@ type Engine struct {
 	order []int // active slot indices in admission order
 	batch *batch
 
-	qmu    sync.Mutex // guards queue and closed
+	qmu    sync.Mutex // guards queue and closed; Stats reads busy and queued under it
 	queue  []*job
 	closed bool
 
@@ -217,10 +217,13 @@ func (e *Engine) Model() *Model { return e.m }
 
 // Stats returns a snapshot of the engine's load; safe from any goroutine.
 func (e *Engine) Stats() Stats {
+	e.qmu.Lock() // busy and queued as one snapshot: pop
+	busy, queued := e.busy.Load(), e.queued.Load()
+	e.qmu.Unlock()
 	return Stats{
 		Slots:        e.cfg.Slots,
-		BusySlots:    int(e.busy.Load()),
-		Queued:       int(e.queued.Load()),
+		BusySlots:    int(busy),
+		Queued:       int(queued),
 		KVUsedCells:  int(e.kvUsed.Load()),
 		KVTotalCells: e.kvTotal,
 		Steps:        e.steps.Load(),
@@ -339,13 +342,18 @@ func (e *Engine) unqueue(j *job) bool {
 	return false
 }
 
-// pop takes the oldest queued job, or nil.
+// pop takes the oldest queued job, or nil, and counts it busy. Both counts
+// move under qmu, where Stats reads them: Stats shows a job leaving the
+// queue in exactly one of them. In neither, the server would read a free
+// place that is not; in both, or busy counted before the queue was seen
+// empty, it refused a chat beside a free slot.
 func (e *Engine) pop() *job {
 	e.qmu.Lock()
 	defer e.qmu.Unlock()
 	if len(e.queue) == 0 {
 		return nil
 	}
+	e.busy.Add(1)
 	j := e.queue[0]
 	n := copy(e.queue, e.queue[1:])
 	e.queue[n] = nil

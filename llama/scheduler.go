@@ -53,12 +53,8 @@ func (e *Engine) admitQueued() {
 		e.prefix.expire()
 	}
 	for len(e.order) < len(e.slots) {
-		// Counted busy before it leaves the queue: Stats never shows a
-		// job in neither, which the server would read as a free place.
-		e.busy.Add(1)
-		j := e.pop()
+		j := e.pop() // counted busy from here
 		if j == nil {
-			e.busy.Add(-1)
 			return
 		}
 		if j.ctx.Err() != nil {
