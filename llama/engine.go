@@ -86,7 +86,10 @@ type Engine struct {
 	shutdownProbe func()
 	// returnProbe, when set (tests), runs in Generate after the job is
 	// done and before the call returns.
-	returnProbe       func()
+	returnProbe func()
+	// stepProbe, when set (tests), runs on the scheduler goroutine with
+	// each step's decodes and prompt tokens before it is decoded.
+	stepProbe         func(decodes, prompt int)
 	prefilled, cached atomic.Uint64 // prompt tokens decoded / reused (Stats)
 	// wipedCells counts KV cells zeroed when requests ended (tests).
 	wipedCells atomic.Uint64

@@ -105,7 +105,11 @@ func (e *Engine) step() {
 			}
 		}
 	}
-	e.addPrompts(min(b.cap-b.n, e.cfg.PromptChunk))
+	decodes := b.n
+	e.addPrompts(e.promptRoom(b.cap, decodes))
+	if e.stepProbe != nil {
+		e.stepProbe(decodes, b.n-decodes)
+	}
 	e.compact()
 	if b.n == 0 {
 		return
@@ -130,6 +134,16 @@ func (e *Engine) step() {
 	}
 	e.compact()
 	e.updateKV()
+}
+
+// promptRoom is how many prompt tokens a step takes after its decodes
+// (one token per generating stream) in a batch of capacity tokens.
+func (e *Engine) promptRoom(capacity, decodes int) int {
+	room := min(capacity-decodes, e.cfg.PromptChunk)
+	if t := e.cfg.StepTokens; t > 0 && decodes > 0 {
+		room = min(room, max(t-decodes, t/4, 1))
+	}
+	return room
 }
 
 // addPrompts fills room with prefilling slots' prompt tokens in admission

@@ -11,7 +11,8 @@
 # Settings: THREADS (2), SLOTS (8), CONTEXT per slot (512), RATES ("0.5 1 2 4 8"), STEP seconds per
 # rate (60), PROMPT words (16 or A-B), TOKENS max tokens (64 or A-B), D work directory, TARGETS
 # (default "llama-server sotto router"; "sotto-tuned" adds sotto serve with SOTTO_TUNED, extra
-# settings such as "SOTTO_QUEUE_DEPTH=2").
+# settings such as "SOTTO_QUEUE_DEPTH=2"; "llama-server-tuned" adds llama-server with LLAMA_TUNED, extra
+# flags such as "-b 12 -ub 12").
 # llama-server is given Sotto's fallback template for models without one (the messages' contents
 # joined by newlines), so both prefill the same tokens (LLAMA_TEMPLATE= empty: llama-server's own choice,
 # ChatML for a model without one; LLAMA_TEMPLATE=JINJA: that template).
@@ -42,13 +43,20 @@ head -n 1 <($S bench load --openai http://127.0.0.1:1 --concurrency 1 --requests
   | sed 's/^step,/target,/' > compare.csv
 TARGETS=${TARGETS:-llama-server sotto router}
 want() { [[ " $TARGETS " == *" $1 "* ]]; }
+plain='{% for m in messages %}{% if not loop.first %}{{ "\n" }}{% endif %}{{ m.content }}{% endfor %}'
+tmpl=(); [ -n "${LLAMA_TEMPLATE-plain}" ] && tmpl=(--jinja --chat-template "${LLAMA_TEMPLATE:-$plain}")
 if [ -n "${LLAMA_SERVER:-}" ] && want llama-server; then
-  plain='{% for m in messages %}{% if not loop.first %}{{ "\n" }}{% endif %}{{ m.content }}{% endfor %}'
-  tmpl=(); [ -n "${LLAMA_TEMPLATE-plain}" ] && tmpl=(--jinja --chat-template "${LLAMA_TEMPLATE:-$plain}")
   start "$LLAMA_SERVER" -m $MODEL -t $THREADS -np $SLOTS -c $((SLOTS*CONTEXT)) --host 127.0.0.1 --port 9510 --log-disable \
     "${tmpl[@]}"
   wait_ready http://127.0.0.1:9510/health
   sweep llama-server --openai http://127.0.0.1:9510
+  stop
+fi
+if [ -n "${LLAMA_SERVER:-}" ] && want llama-server-tuned; then
+  start "$LLAMA_SERVER" -m $MODEL -t $THREADS -np $SLOTS -c $((SLOTS*CONTEXT)) --host 127.0.0.1 --port 9510 --log-disable \
+    "${tmpl[@]}" ${LLAMA_TUNED:-}
+  wait_ready http://127.0.0.1:9510/health
+  sweep llama-server-tuned --openai http://127.0.0.1:9510
   stop
 fi
 if want sotto; then

@@ -167,6 +167,8 @@ func basePlan(cfg config.Config) Plan {
 			Slots:          cfg.Slots,
 			ContextPerSlot: cfg.Context,
 			Threads:        cfg.Threads,
+			PromptChunk:    cfg.PromptChunk,
+			StepTokens:     cfg.StepTokens,
 			QueueDepth:     cfg.QueueDepth,
 			MaxTokensCap:   cfg.MaxTokensCap,
 			// Issue 11: conversations' KV prefixes, in locked memory.

@@ -42,6 +42,8 @@ var reaches = map[string]reach{
 	"SOTTO_CONTEXT":            {"1024", nil, nil},
 	"SOTTO_QUEUE_DEPTH":        {"3", nil, nil},
 	"SOTTO_THREADS":            {"2", nil, nil},
+	"SOTTO_PROMPT_CHUNK":       {"8", nil, nil},
+	"SOTTO_STEP_TOKENS":        {"12", nil, nil},
 	"MAX_BODY_BYTES":           {"100000", nil, nil},
 	"MAX_TOKENS_CAP":           {"2048", nil, nil},
 	"DEFAULT_MAX_TOKENS":       {"128", nil, nil},

@@ -67,6 +67,10 @@ type Config struct {
 	Context    int `env:"SOTTO_CONTEXT" envDefault:"2048"`
 	QueueDepth int `env:"SOTTO_QUEUE_DEPTH" envDefault:"16"`
 	Threads    int `env:"SOTTO_THREADS" envDefault:"0"`
+	// PromptChunk is the most prompt tokens one decode step takes.
+	PromptChunk int `env:"SOTTO_PROMPT_CHUNK" envDefault:"64"`
+	// StepTokens is the most tokens one step takes while streams generate.
+	StepTokens int `env:"SOTTO_STEP_TOKENS" envDefault:"0"`
 
 	MaxBodyBytes        int `env:"MAX_BODY_BYTES" envDefault:"263312"`
 	MaxTokensCap        int `env:"MAX_TOKENS_CAP" envDefault:"4096"`

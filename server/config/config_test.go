@@ -37,7 +37,7 @@ func TestDefaults(t *testing.T) {
 		Listen: Addr{Network: "tcp", Address: "127.0.0.1:8080"},
 		Model:  "/models/m.gguf", KeyDir: "./dev/keys",
 		DevicePolicy: AllowList, AllowList: "./dev/allow-list", EnrolTTLSeconds: 86400,
-		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0,
+		Slots: 4, Context: 2048, QueueDepth: 16, Threads: 0, PromptChunk: 64, StepTokens: 0,
 		MaxBodyBytes: 263312, MaxTokensCap: 4096, DefaultMaxTokens: 256,
 		MaxStreamsPerDevice: 2, PadQuantum: 64, CoalesceMS: 0,
 		WriteTimeoutSeconds: 30, InflightBodyBytes: 64 << 20, PrefixCacheMaxTTLSeconds: 600, PrefixCacheDevices: 8,
@@ -257,7 +257,7 @@ func TestVariablesAreUnique(t *testing.T) {
 		}
 		seen[v] = true
 	}
-	if len(seen) != 67 {
+	if len(seen) != 69 {
 		t.Fatalf("%d variables", len(seen))
 	}
 }

@@ -47,6 +47,8 @@ var docs = map[string]varDoc{
 	"SOTTO_SLOTS":                        {meaning: "Concurrent generations (1..256)."},
 	"SOTTO_CONTEXT":                      {meaning: "Context tokens per slot (64..1048576)."},
 	"SOTTO_QUEUE_DEPTH":                  {meaning: "Requests waiting for a slot before new ones get 503 `#overloaded` (0..100000)."},
+	"SOTTO_PROMPT_CHUNK":                 {meaning: "Most prompt tokens one decode step takes (1..512). Every step also carries the next token of each stream already generating, so a smaller chunk bounds how long an arriving prompt delays them (their inter-token latency) and spreads its prefill over more steps (its time to first token)."},
+	"SOTTO_STEP_TOKENS":                  {meaning: "Most tokens one decode step takes while any stream is generating (0..512; 0: no limit but `SOTTO_PROMPT_CHUNK`). Each generating stream's next token goes first; arriving prompts fill the rest, and always get at least a quarter of it. Bounds how much an arrival stretches the other streams' inter-token latency, at the cost of its own time to first token (docs/benchmarks.md, \"Which part of the SLO binds at the knee\")."},
 	"SOTTO_THREADS":                      {meaning: "CPU threads for inference; 0 uses all cores."},
 	"MAX_BODY_BYTES":                     {meaning: "Largest request body: 32 + 1120 + 262144 + 16, the protocol's largest request. Between 336 and 263312."},
 	"MAX_TOKENS_CAP":                     {meaning: "Upper bound on a request's `max_tokens`."},

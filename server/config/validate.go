@@ -100,6 +100,8 @@ var rules = []rule{
 	intRange("SOTTO_SLOTS", func(c *Config) int { return c.Slots }, 1, 256, "must be between 1 and 256"),
 	intRange("SOTTO_CONTEXT", func(c *Config) int { return c.Context }, 64, 1<<20, "must be between 64 and 1048576"),
 	intRange("SOTTO_QUEUE_DEPTH", func(c *Config) int { return c.QueueDepth }, 0, 100_000, "must be between 0 and 100000"),
+	intRange("SOTTO_PROMPT_CHUNK", func(c *Config) int { return c.PromptChunk }, 1, 512, "must be between 1 and 512"),
+	intRange("SOTTO_STEP_TOKENS", func(c *Config) int { return c.StepTokens }, 0, 512, "must be between 0 (no limit) and 512"),
 	intRange("SOTTO_THREADS", func(c *Config) int { return c.Threads }, 0, 1024, "must be between 0 (all cores) and 1024"),
 	intRange("MAX_BODY_BYTES", func(c *Config) int { return c.MaxBodyBytes }, MinBodyBytes, DefaultMaxBodyBytes, "must be between 336 and 263312 (the protocol's largest request)"),
 	intRange("MAX_TOKENS_CAP", func(c *Config) int { return c.MaxTokensCap }, 1, 1<<20, "must be between 1 and 1048576"),
