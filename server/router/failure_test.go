@@ -4,7 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"net/http"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -50,6 +54,48 @@ func TestWorkerLostBeforeHeaders(t *testing.T) {
 	if chats.Load() != 1 || attempts(r, "connect_error") != 1 {
 		t.Fatalf("%d chats, %v connect errors; want the request sent once, counted once", chats.Load(), attempts(r, "connect_error"))
 	}
+}
+
+// TestRefusalsLogged: the router logs each refusal of its own by problem
+// name and status, and nothing of the request: not the device header's
+// value, the body, or the client's address.
+func TestRefusalsLogged(t *testing.T) {
+	var logs bytes.Buffer // written by the handler goroutine; read after the response
+	var mu sync.Mutex
+	lost := newFakeWorkerFunc(t, func(http.ResponseWriter, *http.Request) { panic(http.ErrAbortHandler) })
+	ts, _ := newTestRouterWith(t, func(_ *Config, d *Deps) {
+		d.Log = slog.New(slog.NewJSONHandler(lockedWriter{&mu, &logs}, nil))
+	}, lost)
+	body, h := sealed(t)
+	resp, got := post(t, ts.URL, body, h)
+	wantProblem(t, resp, got, http.StatusBadGateway, wire.ProblemWorkerLost)
+	resp, got = post(t, ts.URL, []byte("not an envelope"), h)
+	wantProblem(t, resp, got, http.StatusBadRequest, wire.ProblemEnvelope)
+	mu.Lock()
+	out := logs.String()
+	mu.Unlock()
+	for _, want := range []string{`"msg":"refused","problem":"worker-lost","status":502`, `"msg":"refused","problem":"envelope","status":400`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s:\n%s", want, out)
+		}
+	}
+	for _, secret := range []string{h.Get(wire.HeaderDevice), "not an envelope", "127.0.0.1"} {
+		if secret != "" && strings.Contains(out, secret) {
+			t.Errorf("log holds %q:\n%s", secret, out)
+		}
+	}
+}
+
+// lockedWriter serialises writes to w under mu.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
 }
 
 // TestWorkerSilentBeforeHeaders: a frozen worker past the first-byte

@@ -71,9 +71,12 @@ func (r *Router) handleChat(c echo.Context) error {
 	return nil
 }
 
-// refuse writes the router's own problem and counts it.
+// refuse writes the router's own problem, counts it and logs it: the
+// problem's name and status only, as the worker logs its refusals (no
+// address, header or body byte).
 func (r *Router) refuse(w http.ResponseWriter, p *problem.Problem) {
 	r.d.Metrics.ObserveRequest(p.Status, p.Name)
+	r.log.Info("refused", "problem", p.Name, "status", p.Status)
 	if p.Name == problem.Date {
 		w.Header().Set("Date", r.d.Now().UTC().Format(http.TimeFormat))
 	}
