@@ -80,7 +80,9 @@ type Engine struct {
 	steps    atomic.Uint64
 	kvUsed   atomic.Int64
 	kvTotal  int
-	prefix   *prefixCache // nil when Config.PrefixCacheBytes is 0
+	// kvReleased is the bytes of KV buffer given back at start (kvwipe.go).
+	kvReleased int64
+	prefix     *prefixCache // nil when Config.PrefixCacheBytes is 0
 	// shutdownProbe, when set (tests), runs on the scheduler goroutine
 	// after the cache is wiped at shutdown and before it is freed.
 	shutdownProbe func()
@@ -171,6 +173,7 @@ func (e *Engine) alloc() error {
 	if err := e.checkWipeable(); err != nil {
 		return err
 	}
+	e.releaseZeroedKV()
 	// A persistent pool: without it ggml starts and joins its worker
 	// threads on every decode step.
 	e.tp = C.sotto_threadpool(C.int(e.cfg.Threads), C.int(e.cfg.ThreadPoll))

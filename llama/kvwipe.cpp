@@ -19,6 +19,9 @@
 #include <cstring>
 #include <vector>
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include "kvwipe.h"
 #include "../src/llama-kv-cache.h"
 #include "../src/llama-kv-cache-iswa.h"
@@ -35,11 +38,13 @@ struct layers_tag { friend auto member(layers_tag); };
 struct cells_tag { friend auto member(cells_tag); };
 struct vtrans_tag { friend auto member(vtrans_tag); };
 struct streams_tag { friend auto member(streams_tag); };
+struct bufs_tag { friend auto member(bufs_tag); };
 
 template struct expose<layers_tag, &llama_kv_cache::layers>;
 template struct expose<cells_tag, &llama_kv_cache::v_cells>;
 template struct expose<vtrans_tag, &llama_kv_cache::v_trans>;
 template struct expose<streams_tag, &llama_kv_cache::seq_to_stream>;
+template struct expose<bufs_tag, &llama_kv_cache::ctxs_bufs>;
 
 // caches lists the attention KV caches behind mem (none if unsupported).
 int caches(llama_memory_t mem, llama_kv_cache * out[2]) {
@@ -145,6 +150,50 @@ int sotto_kv_wipe_free(llama_memory_t mem) {
     int n = 0;
     for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
         n += wipe_if(kv[c], [](const llama_kv_cells & cells, uint32_t i) { return cells.is_empty(i); });
+    }
+    return n;
+}
+
+size_t sotto_kv_release_pages(llama_memory_t mem) {
+    llama_kv_cache * kv[2];
+    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    size_t n = 0;
+    for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
+        for (auto & cb : kv[c]->*member(bufs_tag{})) {
+            ggml_backend_buffer_t buf = cb.second.get();
+            if (!ggml_backend_buffer_is_host(buf)) {
+                continue;
+            }
+            const uintptr_t base = (uintptr_t) ggml_backend_buffer_get_base(buf);
+            const uintptr_t lo = (base + page - 1) / page * page;
+            const uintptr_t hi = (base + ggml_backend_buffer_get_size(buf)) / page * page;
+            if (hi > lo && madvise((void *) lo, hi - lo, MADV_DONTNEED) == 0) {
+                n += hi - lo;
+            }
+        }
+    }
+    return n;
+}
+
+size_t sotto_kv_resident(llama_memory_t mem, size_t * total) {
+    llama_kv_cache * kv[2];
+    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    size_t n = 0;
+    *total = 0;
+    std::vector<unsigned char> vec;
+    for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
+        for (auto & cb : kv[c]->*member(bufs_tag{})) {
+            ggml_backend_buffer_t buf = cb.second.get();
+            const uintptr_t base = (uintptr_t) ggml_backend_buffer_get_base(buf);
+            const uintptr_t lo = base / page * page;
+            const uintptr_t hi = (base + ggml_backend_buffer_get_size(buf) + page - 1) / page * page;
+            *total += hi - lo;
+            vec.resize((hi - lo) / page);
+            if (mincore((void *) lo, hi - lo, vec.data()) != 0) {
+                continue;
+            }
+            for (unsigned char v : vec) n += (v & 1) ? page : 0;
+        }
     }
     return n;
 }

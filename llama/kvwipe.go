@@ -49,6 +49,31 @@ func (e *Engine) wipeFree() { C.sotto_kv_wipe_free(e.mem) }
 // the allocator as they are.
 func (e *Engine) wipeAll() { C.llama_memory_clear(e.mem, true) }
 
+// releaseKVPages gives the KV buffers' pages back once llama.cpp has
+// zeroed them (alloc). Tests turn it off to compare.
+var releaseKVPages = true
+
+// releaseZeroedKV runs right after the context is created, before any
+// request: llama.cpp zeroes its whole KV buffer then ("to avoid NaNs in
+// the padding"), which makes every cell of every slot resident (88 MiB for
+// 8 slots of 512 cells of a 1.1B model) before a request uses one. Pages
+// given back with MADV_DONTNEED read as zeros again, so the cache holds
+// the same bytes, and its memory grows with the cells written, as the
+// compute buffer's does; a full server holds all of it, as before.
+func (e *Engine) releaseZeroedKV() {
+	if releaseKVPages {
+		e.kvReleased = int64(C.sotto_kv_release_pages(e.mem))
+	}
+}
+
+// kvResident returns the mapped bytes of the KV buffers and their size.
+// Tests only, with the same rule as seqCells.
+func (e *Engine) kvResident() (resident, total int64) {
+	var t C.size_t
+	r := C.sotto_kv_resident(e.mem, &t)
+	return int64(r), int64(t)
+}
+
 // kvCells returns the number of cells in the cache.
 func (e *Engine) kvCells() int { return int(C.sotto_kv_size(e.mem)) }
 

@@ -27,6 +27,18 @@ int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0);
 // decode, whose rollback frees cells llama.cpp may have written).
 int sotto_kv_wipe_free(llama_memory_t mem);
 
+// sotto_kv_release_pages gives the whole pages of every host KV buffer
+// back to the kernel (MADV_DONTNEED) and returns their bytes. The buffers
+// must hold only zeros, as llama.cpp leaves them when it creates a
+// context: a private anonymous page read after MADV_DONTNEED reads as
+// zeros, so the cache's contents do not change, but its pages become
+// resident only as cells are written.
+size_t sotto_kv_release_pages(llama_memory_t mem);
+
+// sotto_kv_resident returns how many bytes of the KV buffers' pages are
+// mapped (mincore), and sets *total to their size. Tests only.
+size_t sotto_kv_resident(llama_memory_t mem, size_t * total);
+
 // sotto_kv_size returns the number of cells of the (base) cache, or 0.
 int sotto_kv_size(llama_memory_t mem);
 
