@@ -37,6 +37,7 @@ func TestKVPagesResidentAsUsed(t *testing.T) {
 	}
 
 	releaseKVPages = false
+	defer func() { releaseKVPages = true }()
 	kept := newEngine(t, cfg)
 	releaseKVPages = true
 	resK, _ := kept.kvResident()
