@@ -53,3 +53,52 @@ func TestKVPagesResidentAsUsed(t *testing.T) {
 		t.Errorf("greedy output differs:\nreleased %q\nkept     %q", want, got)
 	}
 }
+
+// TestKVWipeAllGivesPagesBack: at shutdown the engine zeroes the whole
+// cache (wipeAll). With most of the buffer never resident, a single memset
+// (llama_memory_clear(mem, true), used before) would make all of it
+// resident for that moment; sotto_kv_wipe_all zeroes 2 MiB at a time and
+// gives each chunk back, so after it the cache reads zero and almost none
+// of it is mapped (with the single memset: all of it, and the test fails).
+func TestKVWipeAllGivesPagesBack(t *testing.T) {
+	e := newEngine(t, Config{Slots: 8, ContextPerSlot: 512})
+	if _, _, _, err := collect(t, e, &Request{Prompt: []byte(onceUpon), MaxTokens: 48, IgnoreEOS: true}); err != nil {
+		t.Fatal(err)
+	}
+	nonZero, resident, total := -1, int64(-1), int64(0)
+	e.shutdownProbe = func() {
+		// Residency first: reading every cell maps the kernel's zero page,
+		// which mincore counts.
+		resident, total = e.kvResident()
+		nonZero = cacheNonZero(e)
+	}
+	e.Close()
+	t.Logf("after the shutdown wipe: %d of %d KiB mapped, %d non-zero bytes", resident>>10, total>>10, nonZero)
+	if nonZero != 0 {
+		t.Errorf("%d non-zero bytes in the cache after the shutdown wipe", nonZero)
+	}
+	if resident < 0 || resident > total/100 {
+		t.Errorf("%d of %d KV bytes mapped after the shutdown wipe; want under 1%%", resident, total)
+	}
+}
+
+// TestKVWipeFreeGivesPagesBack: after a failed decode the engine zeroes
+// every free cell (wipeFree), nearly the whole cache. The wipe gives the
+// whole pages it zeroes back, so the cache stays about as resident as the
+// cells in use; a plain memset made all of it resident (the test fails
+// without give_back in kvwipe.cpp's zero).
+func TestKVWipeFreeGivesPagesBack(t *testing.T) {
+	e := newEngine(t, Config{Slots: 8, ContextPerSlot: 512})
+	if _, _, _, err := collect(t, e, &Request{Prompt: []byte(onceUpon), MaxTokens: 48, IgnoreEOS: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.wipeFree() // the engine is idle: nothing else touches the cache
+	resident, total := e.kvResident()
+	t.Logf("after wiping every free cell: %d of %d KiB mapped", resident>>10, total>>10)
+	if resident > total/10 {
+		t.Errorf("%d of %d KV bytes mapped after wiping the free cells; want under a tenth", resident, total)
+	}
+	if n := cacheNonZero(e); n != 0 {
+		t.Errorf("%d non-zero bytes in the cache after the wipe", n)
+	}
+}

@@ -16,6 +16,7 @@
 // cell; V is the same unless v_trans, where V is n_embd rows of kv_size
 // elements (a cell is one element of every row).
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -61,9 +62,27 @@ int caches(llama_memory_t mem, llama_kv_cache * out[2]) {
     return 0;
 }
 
+// give_back returns the whole pages inside [p, p+n), which hold only
+// zeros, to the kernel (MADV_DONTNEED): they read as zeros again, and
+// leave the resident set until a cell on them is written.
+size_t give_back(char * p, size_t n) {
+    static const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    const uintptr_t lo = ((uintptr_t) p + page - 1) / page * page;
+    const uintptr_t hi = ((uintptr_t) p + n) / page * page;
+    if (hi <= lo || madvise((void *) lo, hi - lo, MADV_DONTNEED) != 0) {
+        return 0;
+    }
+    return hi - lo;
+}
+
+// zero zeroes n bytes of t from off. Whole pages inside the range go
+// back to the kernel: a wipe of every free cell (sotto_kv_wipe_free)
+// would otherwise make the whole cache resident.
 void zero(ggml_tensor * t, size_t off, size_t n) {
     if (ggml_backend_buffer_is_host(t->buffer)) {
-        memset(static_cast<char *>(t->data) + off, 0, n);
+        char * p = static_cast<char *>(t->data) + off;
+        memset(p, 0, n);
+        give_back(p, n);
     } else {
         ggml_backend_tensor_memset(t, 0, off, n);
     }
@@ -156,23 +175,38 @@ int sotto_kv_wipe_free(llama_memory_t mem) {
 
 size_t sotto_kv_release_pages(llama_memory_t mem) {
     llama_kv_cache * kv[2];
-    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
     size_t n = 0;
     for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
         for (auto & cb : kv[c]->*member(bufs_tag{})) {
             ggml_backend_buffer_t buf = cb.second.get();
-            if (!ggml_backend_buffer_is_host(buf)) {
-                continue;
-            }
-            const uintptr_t base = (uintptr_t) ggml_backend_buffer_get_base(buf);
-            const uintptr_t lo = (base + page - 1) / page * page;
-            const uintptr_t hi = (base + ggml_backend_buffer_get_size(buf)) / page * page;
-            if (hi > lo && madvise((void *) lo, hi - lo, MADV_DONTNEED) == 0) {
-                n += hi - lo;
+            if (ggml_backend_buffer_is_host(buf)) {
+                n += give_back(static_cast<char *>(ggml_backend_buffer_get_base(buf)), ggml_backend_buffer_get_size(buf));
             }
         }
     }
     return n;
+}
+
+void sotto_kv_wipe_all(llama_memory_t mem) {
+    llama_kv_cache * kv[2];
+    const size_t chunk = 2u << 20;
+    for (int c = 0, nc = caches(mem, kv); c < nc; c++) {
+        for (auto & cb : kv[c]->*member(bufs_tag{})) {
+            ggml_backend_buffer_t buf = cb.second.get();
+            if (!ggml_backend_buffer_is_host(buf)) {
+                ggml_backend_buffer_clear(buf, 0);
+                continue;
+            }
+            char * base = static_cast<char *>(ggml_backend_buffer_get_base(buf));
+            const size_t size = ggml_backend_buffer_get_size(buf);
+            for (size_t off = 0; off < size; off += chunk) {
+                const size_t n = std::min(chunk, size - off);
+                memset(base + off, 0, n);
+                give_back(base + off, n);
+            }
+        }
+    }
+    llama_memory_clear(mem, false);
 }
 
 size_t sotto_kv_resident(llama_memory_t mem, size_t * total) {

@@ -46,8 +46,10 @@ func (e *Engine) wipeFree() { C.sotto_kv_wipe_free(e.mem) }
 
 // wipeAll zeroes the whole cache (every cell, every layer) and frees it:
 // the last thing before the context is freed, whose buffers go back to
-// the allocator as they are.
-func (e *Engine) wipeAll() { C.llama_memory_clear(e.mem, true) }
+// the allocator as they are. Since most of the buffer may never have been
+// resident (releaseZeroedKV), it zeroes and gives back 2 MiB at a time
+// rather than making the whole cache resident for the moment of shutdown.
+func (e *Engine) wipeAll() { C.sotto_kv_wipe_all(e.mem) }
 
 // releaseKVPages gives the KV buffers' pages back once llama.cpp has
 // zeroed them (alloc). Tests turn it off to compare.

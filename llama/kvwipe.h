@@ -24,7 +24,9 @@ int sotto_kv_iswa(llama_memory_t mem);
 int sotto_kv_wipe_seq(llama_memory_t mem, llama_seq_id seq, llama_pos p0);
 
 // sotto_kv_wipe_free zeroes every cell no sequence holds (after a failed
-// decode, whose rollback frees cells llama.cpp may have written).
+// decode, whose rollback frees cells llama.cpp may have written). The
+// wipes give the whole pages they zero back to the kernel
+// (MADV_DONTNEED), so zeroing free cells does not make them resident.
 int sotto_kv_wipe_free(llama_memory_t mem);
 
 // sotto_kv_release_pages gives the whole pages of every host KV buffer
@@ -38,6 +40,12 @@ size_t sotto_kv_release_pages(llama_memory_t mem);
 // sotto_kv_resident returns how many bytes of the KV buffers' pages are
 // mapped (mincore), and sets *total to their size. Tests only.
 size_t sotto_kv_resident(llama_memory_t mem, size_t * total);
+
+// sotto_kv_wipe_all zeroes every byte of the KV buffers and frees every
+// cell. It zeroes 2 MiB at a time and gives each zeroed chunk's pages back
+// (MADV_DONTNEED), so pages never written since start are not all made
+// resident at once, as llama_memory_clear(mem, true)'s single memset would.
+void sotto_kv_wipe_all(llama_memory_t mem);
 
 // sotto_kv_size returns the number of cells of the (base) cache, or 0.
 int sotto_kv_size(llama_memory_t mem);
